@@ -1,1 +1,25 @@
-//! placeholder
+//! One error story for the CodeTracer Python recorder.
+//!
+//! Every failure is a [`RecorderError`]: a [`ErrorKind`] (who is at fault, which
+//! fixes the Python class and the exit code), a stable [`ErrorCode`] (`ERR_*`), a
+//! message, an ordered context map and an optional source. I/O errors are
+//! classified by errno ([`code_for_io`]), so simulated and real faults look alike.
+
+mod code;
+mod error;
+mod io;
+mod kind;
+mod macros;
+
+pub use code::{ErrorCode, UnknownErrorCode};
+pub use error::{BoxedSource, RecorderError, RecorderResult};
+pub use io::{code_for_io, IoResultExt, ResultExt};
+pub use kind::ErrorKind;
+
+/// Everything a module needs to raise and propagate recorder errors.
+pub mod prelude {
+    pub use crate::{
+        bug, ensure_env, ensure_internal, ensure_usage, enverr, target, usage, ErrorCode,
+        ErrorKind, IoResultExt, RecorderError, RecorderResult, ResultExt,
+    };
+}
