@@ -1,0 +1,144 @@
+"""Recorder benchmark: each workload untraced and traced in the same run.
+
+Usage: .venv/bin/python scripts/bench.py [--repeat N] [--format json|binary] [--only TEXT]
+
+For every workload it prints the best-of-N wall time untraced and traced, the
+slowdown ratio, the peak RSS of the traced process, the number of recorded
+events, events per second and microseconds per recorded event (the traced time
+minus the untraced time, divided by the events). Ratios, not absolute seconds,
+are what to compare across machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+WORKLOADS = {
+    "recursion: fib(22)": """
+        def fib(n):
+            if n < 2:
+                return n
+            return fib(n - 1) + fib(n - 2)
+
+        print(fib(22))
+    """,
+    "hot loop: ~2M line events": """
+        def loop(n):
+            total = 0
+            for i in range(n):
+                total += i
+            return total
+
+        print(loop(1_000_000))
+    """,
+    "objects and dicts": """
+        class Point:
+            def __init__(self, x, y):
+                self.x = x
+                self.y = y
+
+        def build(n):
+            points = []
+            index = {}
+            for i in range(n):
+                p = Point(i, i * 2)
+                points.append(p)
+                index[str(i)] = {"point": p, "tags": [i, i + 1], "pair": (i, "v")}
+            return len(points), len(index)
+
+        print(build(60_000))
+    """,
+    "mixed argument kinds": """
+        def f(a, b=2, /, c=3, *args, d, e=5, **kwargs):
+            return a + b + c + d + e + len(args) + len(kwargs)
+
+        def run(n):
+            total = 0
+            for i in range(n):
+                total += f(i, 1, 2, 3, 4, d=i, e=1, extra=i, more="x")
+            return total
+
+        print(run(60_000))
+    """,
+}
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Runs argv; returns (wall seconds, peak RSS in KiB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: {' '.join(argv)} failed with status {status}")
+    return elapsed, usage.ru_maxrss
+
+
+def count_events(trace_dir: Path) -> int:
+    """Counts the events of a trace through the metadata or the one-event-per-line JSON file."""
+    trace_json = trace_dir / "trace.json"
+    if trace_json.exists():
+        with trace_json.open("rb") as handle:
+            return max(sum(1 for _ in handle) - 2, 0)
+    metadata = json.loads((trace_dir / "trace_metadata.json").read_text())
+    return int(metadata.get("recorder", {}).get("events", 0))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept)")
+    parser.add_argument("--format", default="json", choices=["json", "binary"])
+    parser.add_argument("--only", help="run only workloads whose name contains this text")
+    args = parser.parse_args()
+
+    env = dict(os.environ)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="codetracer-bench-") as tmp:
+        work = Path(tmp)
+        for name, source in WORKLOADS.items():
+            if args.only and args.only not in name:
+                continue
+            script = work / "workload.py"
+            script.write_text(textwrap.dedent(source))
+            plain = [sys.executable, str(script)]
+            untraced = min(run_once(plain, env)[0] for _ in range(args.repeat))
+            best_traced, rss, events = float("inf"), 0, 0
+            for _ in range(args.repeat):
+                out = work / "trace"
+                shutil.rmtree(out, ignore_errors=True)
+                traced_argv = [
+                    sys.executable, "-m", "codetracer_python_recorder",
+                    "--out-dir", str(out), "--format", args.format, str(script),
+                ]
+                elapsed, peak = run_once(traced_argv, env)
+                if elapsed < best_traced:
+                    best_traced, rss = elapsed, peak
+                    events = count_events(out) if args.format == "json" else 0
+                shutil.rmtree(out, ignore_errors=True)
+            per_event_us = (best_traced - untraced) / events * 1e6 if events else float("nan")
+            rate = events / best_traced if events else float("nan")
+            rows.append((name, untraced, best_traced, best_traced / untraced, rss / 1024, events, rate, per_event_us))
+            print(f"bench: {name} done", file=sys.stderr)
+
+    print(f"Python {sys.version.split()[0]}, format {args.format}, best of {args.repeat}")
+    print()
+    print("| workload | untraced s | traced s | slowdown | peak RSS MiB | events | events/s | us/event |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name, untraced, traced, ratio, rss_mib, events, rate, per_event in rows:
+        print(
+            f"| {name} | {untraced:.3f} | {traced:.3f} | {ratio:.1f}x | {rss_mib:.0f} | "
+            f"{events:,} | {rate:,.0f} | {per_event:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
