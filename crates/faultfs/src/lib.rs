@@ -1,1 +1,30 @@
-//! placeholder
+//! The filesystem the CodeTracer recorder writes its trace output through.
+//!
+//! [`FileSystem`]/[`FsFile`] are a thin trait over the operations durable
+//! output needs (exclusive create, fsync of files and directories, atomic
+//! rename-over). [`PhysicalFs`] is the real disk, [`MemoryFs`] an in-memory
+//! tree for tests, [`FaultFs`] injects the faults of a [`FaultPlan`] (and of
+//! `fail` points in `failpoints` builds), and [`StagedDir`] settles output
+//! atomically as complete, explicitly partial, or absent.
+
+mod env;
+mod errno;
+mod fault;
+mod fixture_log;
+mod fs;
+mod glob;
+mod memory;
+mod op;
+mod physical;
+mod plan;
+mod staged;
+
+pub use env::{from_env, note_failpoint};
+pub use fault::FaultFs;
+pub use fixture_log::FixtureLog;
+pub use fs::{EntryKind, FileSystem, FsFile};
+pub use memory::MemoryFs;
+pub use op::{OpCounts, OpKind};
+pub use physical::{PhysicalFs, BUFFER_CAPACITY};
+pub use plan::FaultPlan;
+pub use staged::{StagedDir, StagedFile, PARTIAL_MARKER, STAGING_PREFIX};

@@ -1,0 +1,308 @@
+//! Staged, atomic output: files are written under a hidden staging directory
+//! inside the target and only reach their final names on `commit` (or, marked
+//! partial, on `keep_partial`). Any failure settles the output as absent.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::errno::os_error;
+use crate::fs::{FileSystem, FsFile};
+
+/// Prefix of every staging directory name: `.codetracer-staging-<pid>-<n>`.
+pub const STAGING_PREFIX: &str = ".codetracer-staging-";
+/// Name of the marker a kept partial output carries.
+pub const PARTIAL_MARKER: &str = "trace_partial.json";
+
+/// Staging names tried before giving up when each one already exists.
+const MAX_STAGING_ATTEMPTS: usize = 64;
+/// The `<n>` of the next staging directory of this process.
+static NEXT_STAGING: AtomicU64 = AtomicU64::new(0);
+
+/// One file created in the staging directory.
+#[derive(Debug)]
+struct Entry {
+    name: String,
+    finished: Arc<AtomicBool>,
+    /// Renamed to its final name in the target.
+    placed: bool,
+}
+
+/// Staged output in a target directory; see the module docs.
+///
+/// Dropping an unsettled `StagedDir` aborts it (removes everything it created).
+pub struct StagedDir {
+    fs: Arc<dyn FileSystem>,
+    target: PathBuf,
+    created_target: bool,
+    staging: PathBuf,
+    entries: Vec<Entry>,
+    settled: bool,
+}
+
+impl fmt::Debug for StagedDir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StagedDir")
+            .field("target", &self.target)
+            .field("staging", &self.staging)
+            .field("created_target", &self.created_target)
+            .field("entries", &self.entries)
+            .finish()
+    }
+}
+
+impl StagedDir {
+    /// Creates `target` when missing (remembering it did), then
+    /// `.codetracer-staging-<pid>-<n>/` inside it exclusively (a name that is
+    /// already taken, even by a symlink, is skipped, never followed).
+    pub fn create(fs: Arc<dyn FileSystem>, target: &Path) -> io::Result<StagedDir> {
+        let created_target = match fs.entry_kind(target)? {
+            Some(_) => false,
+            None => match fs.create_dir(target) {
+                Ok(()) => true,
+                Err(err) if err.raw_os_error() == Some(libc::EEXIST) => false,
+                Err(err) => return Err(err),
+            },
+        };
+        let pid = std::process::id();
+        let mut last_error = os_error(libc::EEXIST);
+        for _ in 0..MAX_STAGING_ATTEMPTS {
+            let n = NEXT_STAGING.fetch_add(1, Ordering::Relaxed);
+            let staging = target.join(format!("{STAGING_PREFIX}{pid}-{n}"));
+            match fs.create_dir(&staging) {
+                Ok(()) => {
+                    return Ok(StagedDir {
+                        fs,
+                        target: target.to_path_buf(),
+                        created_target,
+                        staging,
+                        entries: Vec::new(),
+                        settled: false,
+                    })
+                }
+                Err(err) if err.raw_os_error() == Some(libc::EEXIST) => last_error = err,
+                Err(err) => {
+                    last_error = err;
+                    break;
+                }
+            }
+        }
+        if created_target {
+            // Best effort: the creation error is the one worth reporting.
+            let _ = fs.remove_dir(target);
+        }
+        Err(last_error)
+    }
+
+    /// The directory the output settles in.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// The hidden staging directory inside the target.
+    pub fn staging(&self) -> &Path {
+        &self.staging
+    }
+
+    /// Creates `name` (a plain file name) in the staging directory.
+    /// `EINVAL` for a path, `.`/`..`, or the reserved `trace_partial.json`.
+    pub fn create_file(&mut self, name: &str) -> io::Result<StagedFile> {
+        let plain = !name.is_empty()
+            && name != "."
+            && name != ".."
+            && name != PARTIAL_MARKER
+            && !name.contains('/')
+            && !name.contains('\0');
+        if !plain {
+            return Err(os_error(libc::EINVAL));
+        }
+        let path = self.staging.join(name);
+        let file = self.fs.create_new(&path)?;
+        let finished = Arc::new(AtomicBool::new(false));
+        self.entries.push(Entry {
+            name: name.to_string(),
+            finished: Arc::clone(&finished),
+            placed: false,
+        });
+        Ok(StagedFile {
+            file,
+            path,
+            finished,
+        })
+    }
+
+    /// Renames every created file into `target` in creation order, fsyncs
+    /// `target`, removes the staging dir. Every file must have been
+    /// [`StagedFile::finish`]ed. On failure rolls back to absent (removes what
+    /// it renamed, the staging dir, and `target` if it created it) and returns
+    /// the error.
+    pub fn commit(mut self) -> io::Result<()> {
+        match self.try_commit() {
+            Ok(()) => {
+                self.settled = true;
+                Ok(())
+            }
+            Err(err) => {
+                // The commit error is the one worth reporting.
+                let _ = self.settle_absent();
+                Err(err)
+            }
+        }
+    }
+
+    /// Writes `trace_partial.json` `{"partial":true,"reason":code,"message":msg}`,
+    /// renames it into place first, then the data files (finished or not);
+    /// if anything fails, falls back to absent and returns the error.
+    pub fn keep_partial(mut self, reason_code: &str, message: &str) -> io::Result<()> {
+        match self.try_keep_partial(reason_code, message) {
+            Ok(()) => {
+                self.settled = true;
+                Ok(())
+            }
+            Err(err) => {
+                // The settling error is the one worth reporting.
+                let _ = self.settle_absent();
+                Err(err)
+            }
+        }
+    }
+
+    /// Removes everything it created (also done on drop when not settled).
+    /// Returns the first cleanup error other than `ENOENT`.
+    pub fn abort(mut self) -> io::Result<()> {
+        self.settle_absent()
+    }
+
+    fn try_commit(&mut self) -> io::Result<()> {
+        if let Some(entry) = self
+            .entries
+            .iter()
+            .find(|entry| !entry.finished.load(Ordering::Acquire))
+        {
+            return Err(io::Error::other(format!(
+                "staged file {} was not finished before commit",
+                entry.name
+            )));
+        }
+        self.place_all()
+    }
+
+    fn try_keep_partial(&mut self, reason_code: &str, message: &str) -> io::Result<()> {
+        let body = serde_json::json!({
+            "partial": true,
+            "reason": reason_code,
+            "message": message,
+        })
+        .to_string();
+        let mut marker = self.fs.create_new(&self.staging.join(PARTIAL_MARKER))?;
+        self.entries.insert(
+            0,
+            Entry {
+                name: PARTIAL_MARKER.to_string(),
+                finished: Arc::new(AtomicBool::new(true)),
+                placed: false,
+            },
+        );
+        marker.write_all(body.as_bytes())?;
+        marker.flush()?;
+        marker.sync_all()?;
+        drop(marker);
+        self.place_all()
+    }
+
+    /// Renames the entries into place in order, fsyncs the target, removes staging.
+    fn place_all(&mut self) -> io::Result<()> {
+        for entry in &mut self.entries {
+            self.fs.rename(
+                &self.staging.join(&entry.name),
+                &self.target.join(&entry.name),
+            )?;
+            entry.placed = true;
+        }
+        self.fs.sync_dir(&self.target)?;
+        self.fs.remove_dir(&self.staging)
+    }
+
+    /// Removes every entry (placed or staged), the staging dir, and the target
+    /// when this created it. Keeps going past errors; returns the first one
+    /// that is not `ENOENT`.
+    fn settle_absent(&mut self) -> io::Result<()> {
+        self.settled = true;
+        let mut first_error = None;
+        let mut note = |result: io::Result<()>| match result {
+            Err(err) if err.raw_os_error() != Some(libc::ENOENT) => {
+                first_error.get_or_insert(err);
+            }
+            _ => {}
+        };
+        for entry in &self.entries {
+            let dir = if entry.placed {
+                &self.target
+            } else {
+                &self.staging
+            };
+            note(self.fs.remove_file(&dir.join(&entry.name)));
+        }
+        note(self.fs.remove_dir(&self.staging));
+        if self.created_target {
+            note(self.fs.remove_dir(&self.target));
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        if !self.settled {
+            // Nobody is left to report a cleanup error to.
+            let _ = self.settle_absent();
+        }
+    }
+}
+
+/// A file being written in a staging directory.
+pub struct StagedFile {
+    file: Box<dyn FsFile>,
+    path: PathBuf,
+    finished: Arc<AtomicBool>,
+}
+
+impl fmt::Debug for StagedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StagedFile")
+            .field("path", &self.path)
+            .field("finished", &self.finished.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl StagedFile {
+    /// The file's path inside the staging directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes and fsyncs the file; required before [`StagedDir::commit`].
+    pub fn finish(mut self) -> io::Result<()> {
+        self.file.flush()?;
+        self.file.sync_all()?;
+        self.finished.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+impl Write for StagedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
