@@ -1,0 +1,107 @@
+"""Exceptions raised by the recorder.
+
+Every failure is a :class:`RecorderError` (or one of its four subclasses, one
+per error kind) carrying a stable ``code`` (``ERR_*``), a ``kind``
+(``Usage``/``Environment``/``Target``/``Internal``) and a ``context`` dict.
+The native module instantiates these classes, so ``except UsageError`` works
+for errors raised from Rust and from the package's own Python code alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+__all__ = [
+    "RecorderError",
+    "UsageError",
+    "EnvironmentError",
+    "TargetError",
+    "InternalError",
+    "EXIT_CODES",
+    "class_for_kind",
+]
+
+#: Process exit code of a run aborted by an error of each kind.
+EXIT_CODES: dict[str, int] = {"Usage": 2, "Environment": 10, "Target": 20, "Internal": 70}
+
+
+class RecorderError(Exception):
+    """Base class of every recorder error.
+
+    ``str(e)`` reads ``[ERR_CODE] message (key=value, ...)``.
+    """
+
+    default_kind = "Internal"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "ERR_UNKNOWN",
+        kind: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = str(message)
+        self.code = code
+        self.kind = kind or self.default_kind
+        self.context = dict(context or {})
+
+    @property
+    def exit_code(self) -> int:
+        """The documented exit code of a run aborted by this error."""
+        return EXIT_CODES.get(self.kind, EXIT_CODES["Internal"])
+
+    def __str__(self) -> str:
+        text = f"[{self.code}] {self.message}"
+        if self.context:
+            details = ", ".join(f"{key}={value}" for key, value in self.context.items())
+            text = f"{text} ({details})"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r}, kind={self.kind!r}, context={self.context!r})"
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self.message, self.code, self.kind, self.context))
+
+
+def _rebuild(cls, message, code, kind, context):
+    return cls(message, code=code, kind=kind, context=context)
+
+
+class UsageError(RecorderError):
+    """The recorder was used wrongly: bad argument, policy value or output path (exit code 2)."""
+
+    default_kind = "Usage"
+
+
+class EnvironmentError(RecorderError):  # noqa: A001 - the contract's name
+    """The environment failed: disk full, permission denied, signal (exit code 10)."""
+
+    default_kind = "Environment"
+
+
+class TargetError(RecorderError):
+    """The traced program or its objects misbehaved (exit code 20)."""
+
+    default_kind = "Target"
+
+
+class InternalError(RecorderError):
+    """A recorder bug, e.g. a caught Rust panic (exit code 70)."""
+
+    default_kind = "Internal"
+
+
+_CLASSES = {
+    "Usage": UsageError,
+    "Environment": EnvironmentError,
+    "Target": TargetError,
+    "Internal": InternalError,
+}
+
+
+def class_for_kind(kind: str) -> type[RecorderError]:
+    """The exception class of an error kind (``RecorderError`` for an unknown kind)."""
+    return _CLASSES.get(kind, RecorderError)
