@@ -1,0 +1,478 @@
+//! Judging an observed run against a case's expectations and the outcome
+//! contract; every difference is one human-readable line.
+
+use crate::execute::{Baseline, Observation};
+use crate::inspect::Observed;
+use crate::process::Termination;
+use crate::scenario::{Case, ExitExpect, StdoutExpect, TraceState};
+use crate::stderr::recorder_text_on_stdout;
+
+/// Signals that always mean the run failed, whatever the scenario expects.
+const CRASH_SIGNALS: &[(i32, &str)] = &[
+    (libc::SIGSEGV, "SIGSEGV"),
+    (libc::SIGABRT, "SIGABRT"),
+    (libc::SIGBUS, "SIGBUS"),
+    (libc::SIGILL, "SIGILL"),
+    (libc::SIGFPE, "SIGFPE"),
+];
+
+/// A signal's name for reports.
+pub fn signal_name(signal: i32) -> String {
+    let names = [
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGKILL, "SIGKILL"),
+        (libc::SIGHUP, "SIGHUP"),
+        (libc::SIGQUIT, "SIGQUIT"),
+        (libc::SIGPIPE, "SIGPIPE"),
+    ];
+    CRASH_SIGNALS
+        .iter()
+        .chain(names.iter())
+        .find(|(number, _)| *number == signal)
+        .map_or_else(
+            || format!("signal {signal}"),
+            |(_, name)| (*name).to_string(),
+        )
+}
+
+/// How a run ended, for reports: `exit 10`, `SIGINT (130)`, `hang`.
+pub fn describe_termination(termination: Termination) -> String {
+    match termination {
+        Termination::Exited(code) => format!("exit {code}"),
+        Termination::Signaled(signal) => format!("{} ({})", signal_name(signal), 128 + signal),
+        Termination::TimedOut => "hang".to_string(),
+    }
+}
+
+/// Every way the run differs from what `case` expects; empty means pass.
+pub fn judge(case: &Case, observed: &Observation, baseline: Option<&Baseline>) -> Vec<String> {
+    let mut differences = Vec::new();
+    let expect = &case.expect;
+    let outcome = &observed.outcome;
+    let stdout = String::from_utf8_lossy(&outcome.stdout);
+    match outcome.termination {
+        Termination::TimedOut => differences.push(format!(
+            "hang: still running after {} ms, process group killed",
+            case.program.timeout.as_millis()
+        )),
+        Termination::Signaled(signal) if CRASH_SIGNALS.iter().any(|(n, _)| *n == signal) => {
+            differences.push(format!(
+                "died by {}{}",
+                signal_name(signal),
+                stderr_tail(&observed.stderr_text)
+            ));
+        }
+        _ => {}
+    }
+    for (name, action) in &case.faults.failpoints {
+        if !observed.fixtures.failpoint_fired(name) {
+            differences.push(format!(
+                "fail point {name}={action} never fired (not reached, or the interpreter is not a failure-fixtures build)"
+            ));
+        }
+    }
+    if let Some(signal) = &case.faults.signal {
+        if outcome.signal_sent_after.is_none() {
+            differences.push(format!(
+                "{} was never sent (its trigger did not happen)",
+                signal.name
+            ));
+        }
+    }
+    check_exit(
+        case,
+        outcome.termination,
+        baseline,
+        &observed.stderr_text,
+        &mut differences,
+    );
+    check_trace(case, observed, &mut differences);
+    differences.extend(observed.dir.leftovers.iter().cloned());
+    check_errors(case, observed, &mut differences);
+    match (&expect.stdout, baseline) {
+        (StdoutExpect::Any, _) => {}
+        (StdoutExpect::Equals(text), _) => {
+            if stdout != text.as_str() {
+                differences.push(format!(
+                    "stdout differs from the expected text: {}",
+                    first_difference(text, &stdout)
+                ));
+            }
+        }
+        (StdoutExpect::SameAsUntraced, Some(base)) => {
+            if outcome.stdout != base.stdout {
+                let untraced = String::from_utf8_lossy(&base.stdout);
+                differences.push(format!(
+                    "stdout differs from the untraced run: {}",
+                    first_difference(&untraced, &stdout)
+                ));
+            }
+        }
+        (StdoutExpect::PrefixOfUntraced, Some(base)) => {
+            if !base.stdout.starts_with(&outcome.stdout) {
+                let untraced = String::from_utf8_lossy(&base.stdout);
+                differences.push(format!(
+                    "stdout is not a prefix of the untraced run's: {}",
+                    first_difference(&untraced, &stdout)
+                ));
+            }
+        }
+        (_, None) => differences.push("no untraced baseline to compare stdout with".to_string()),
+    }
+    if let Some(line) = recorder_text_on_stdout(&stdout) {
+        differences.push(format!("recorder output on stdout: {}", clip(&line)));
+    }
+    for pattern in &expect.stderr {
+        if !pattern.is_match(&observed.stderr_text) {
+            differences.push(format!(
+                "stderr does not match /{pattern}/{}",
+                stderr_tail(&observed.stderr_text)
+            ));
+        }
+    }
+    for pattern in &expect.stderr_not {
+        if let Some(found) = pattern.find(&observed.stderr_text) {
+            differences.push(format!(
+                "stderr matches /{pattern}/ (forbidden): {}",
+                clip(found.as_str())
+            ));
+        }
+    }
+    if let Some(limit) = expect.max_duration {
+        if outcome.duration > limit {
+            differences.push(format!(
+                "took {} ms, more than max_duration_ms = {}",
+                outcome.duration.as_millis(),
+                limit.as_millis()
+            ));
+        }
+    }
+    differences
+}
+
+fn check_exit(
+    case: &Case,
+    termination: Termination,
+    baseline: Option<&Baseline>,
+    stderr: &str,
+    differences: &mut Vec<String>,
+) {
+    let Some(code) = termination.shell_code() else {
+        return;
+    };
+    let expected: Vec<i32> = match (&case.expect.exit_code, baseline) {
+        (ExitExpect::Codes(codes), _) => codes.clone(),
+        (ExitExpect::SameAsUntraced, Some(base)) => {
+            base.termination.shell_code().into_iter().collect()
+        }
+        (ExitExpect::SameAsUntraced, None) => {
+            differences.push("no untraced baseline to compare the exit code with".to_string());
+            return;
+        }
+    };
+    if !expected.contains(&code) {
+        let wanted: Vec<String> = expected.iter().map(i32::to_string).collect();
+        differences.push(format!(
+            "{}, expected exit code {}{}",
+            describe_termination(termination),
+            wanted.join(" or "),
+            stderr_tail(stderr)
+        ));
+    }
+}
+
+fn check_trace(case: &Case, observed: &Observation, differences: &mut Vec<String>) {
+    let expect = &case.expect;
+    match &observed.dir.state {
+        Err(why) => differences.push(format!("output directory in no valid state: {why}")),
+        Ok(state) => {
+            if !expect.trace.is_empty() && !expect.trace.contains(&state.state()) {
+                let wanted: Vec<&str> = expect.trace.iter().map(|s| s.as_str()).collect();
+                differences.push(format!(
+                    "trace {}, expected {}",
+                    observed.dir.describe(),
+                    wanted.join(" or ")
+                ));
+            }
+            if let (Observed::Partial { reason, .. }, Some(wanted)) =
+                (state, &expect.partial_reason)
+            {
+                if reason != wanted {
+                    differences.push(format!("partial trace reason {reason}, expected {wanted}"));
+                }
+            }
+            if state.state() == TraceState::Partial && !case.policy.keep_partial() {
+                differences.push(
+                    "a partial trace was kept although keep_partial_trace is off".to_string(),
+                );
+            }
+        }
+    }
+}
+
+fn check_errors(case: &Case, observed: &Observation, differences: &mut Vec<String>) {
+    let expect = &case.expect;
+    let report = &observed.stderr;
+    if !expect.error_code.is_empty()
+        && !expect
+            .error_code
+            .iter()
+            .any(|code| report.codes.contains(code))
+    {
+        let seen = if report.codes.is_empty() {
+            "none".to_string()
+        } else {
+            report.codes.join(", ")
+        };
+        differences.push(format!(
+            "error code {} not reported (seen: {seen}){}",
+            expect.error_code.join(" or "),
+            stderr_tail(&observed.stderr_text)
+        ));
+    }
+    if let Some(class) = &expect.exception {
+        let classes = report.exception_classes();
+        if !classes.contains(class) {
+            let seen = if classes.is_empty() {
+                "none".to_string()
+            } else {
+                classes.join(", ")
+            };
+            differences.push(format!("exception {class} not raised (seen: {seen})"));
+        }
+    }
+    let wanted_trailers = expect
+        .trailers
+        .or_else(|| (case.policy.json_errors() && !expect.error_code.is_empty()).then_some(1));
+    if let Some(wanted) = wanted_trailers {
+        if report.trailers.len() != wanted {
+            differences.push(format!(
+                "{} JSON error trailer(s) on stderr, expected exactly {wanted}",
+                report.trailers.len()
+            ));
+        }
+    }
+}
+
+/// Where two texts first differ, as `line N: expected "..." got "..."`.
+pub fn first_difference(expected: &str, actual: &str) -> String {
+    let mut expected_lines = expected.split_inclusive('\n');
+    let mut actual_lines = actual.split_inclusive('\n');
+    let mut number = 1;
+    loop {
+        match (expected_lines.next(), actual_lines.next()) {
+            (Some(a), Some(b)) if a == b => number += 1,
+            (None, None) => return "identical".to_string(),
+            (a, b) => {
+                let show = |line: Option<&str>| {
+                    line.map_or_else(|| "end of output".to_string(), |l| format!("{:?}", clip(l)))
+                };
+                return format!("line {number}: expected {} got {}", show(a), show(b));
+            }
+        }
+    }
+}
+
+fn clip(text: &str) -> String {
+    const LIMIT: usize = 160;
+    if text.chars().count() <= LIMIT {
+        text.to_string()
+    } else {
+        format!("{}...", text.chars().take(LIMIT).collect::<String>())
+    }
+}
+
+/// `; stderr ends: <last line>` or nothing.
+fn stderr_tail(stderr: &str) -> String {
+    stderr
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .map(|line| format!("; stderr ends: {}", clip(line.trim())))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::fixtures::FixtureLog;
+    use crate::inspect::{inspect, DirReport};
+    use crate::process::Outcome;
+    use crate::scenario;
+    use crate::stderr;
+
+    const ABORT_SCENARIO: &str = r#"
+[program]
+source = "print('hi')"
+[policy]
+on_recorder_error = "abort"
+json_errors = true
+[faults]
+faultfs_plan = "quota=10"
+failpoints = { "recorder::writer" = "off" }
+[expect]
+exit_code = 10
+exception = "EnvironmentError"
+error_code = "ERR_DISK_FULL"
+stdout = "prefix_of_untraced"
+stderr = ["ERR_DISK_FULL"]
+trace = "absent"
+"#;
+
+    fn case(text: &str) -> Case {
+        match scenario::parse(Path::new("scenarios/x.toml"), text) {
+            Ok(mut file) => file.cases.remove(0),
+            Err(error) => panic!("scenario does not parse: {error}"),
+        }
+    }
+
+    fn observation(
+        code: i32,
+        stdout: &str,
+        stderr_text: &str,
+        log: &str,
+        dir: DirReport,
+    ) -> Observation {
+        Observation {
+            outcome: Outcome {
+                termination: Termination::Exited(code),
+                duration: Duration::from_millis(50),
+                stdout: stdout.as_bytes().to_vec(),
+                stderr: stderr_text.as_bytes().to_vec(),
+                signal_sent_after: None,
+            },
+            stderr: stderr::parse(stderr_text),
+            stderr_text: stderr_text.to_string(),
+            fixtures: FixtureLog::parse(log),
+            dir,
+            command: "python -m codetracer_python_recorder".to_string(),
+        }
+    }
+
+    const TRAILER: &str = "{\"run_id\":\"r\",\"trace_id\":null,\"error_code\":\"ERR_DISK_FULL\",\"error_kind\":\"Environment\",\"message\":\"disk full\",\"context\":{}}\n";
+    const FIRED: &str = "{\"event\":\"failpoint\",\"name\":\"recorder::writer\"}\n";
+
+    fn baseline(stdout: &str) -> Baseline {
+        Baseline {
+            termination: Termination::Exited(0),
+            stdout: stdout.as_bytes().to_vec(),
+        }
+    }
+
+    fn absent_dir(work: &Path) -> DirReport {
+        inspect(&work.join("trace"), work)
+    }
+
+    #[test]
+    fn a_run_that_matches_every_expectation_passes() -> std::io::Result<()> {
+        let work = tempfile::tempdir()?;
+        let observed = observation(10, "", TRAILER, FIRED, absent_dir(work.path()));
+        let differences = judge(&case(ABORT_SCENARIO), &observed, Some(&baseline("hi\n")));
+        assert!(differences.is_empty(), "{differences:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_leftover_staging_directory_fails_and_says_so() -> std::io::Result<()> {
+        let work = tempfile::tempdir()?;
+        std::fs::create_dir_all(work.path().join("trace/.codetracer-staging-4242-0"))?;
+        let observed = observation(10, "", TRAILER, FIRED, absent_dir(work.path()));
+        let differences = judge(&case(ABORT_SCENARIO), &observed, Some(&baseline("hi\n")));
+        assert_eq!(
+            differences,
+            vec!["staging directory trace/.codetracer-staging-4242-0 left behind".to_string()]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_fail_point_that_never_fired_fails_the_scenario() -> std::io::Result<()> {
+        let work = tempfile::tempdir()?;
+        let observed = observation(10, "", TRAILER, "", absent_dir(work.path()));
+        let differences = judge(&case(ABORT_SCENARIO), &observed, Some(&baseline("hi\n")));
+        assert_eq!(differences.len(), 1, "{differences:?}");
+        assert!(differences[0].starts_with("fail point recorder::writer=off never fired"));
+        Ok(())
+    }
+
+    #[test]
+    fn wrong_exit_code_missing_trailer_and_changed_stdout_are_each_named() -> std::io::Result<()> {
+        let work = tempfile::tempdir()?;
+        let observed = observation(
+            0,
+            "hi\nrecorder says hello\n",
+            "warning\n",
+            FIRED,
+            absent_dir(work.path()),
+        );
+        let differences = judge(&case(ABORT_SCENARIO), &observed, Some(&baseline("hi\n")));
+        assert!(
+            differences[0].starts_with("exit 0, expected exit code 10; stderr ends: warning"),
+            "{differences:?}"
+        );
+        assert!(differences
+            .iter()
+            .any(|d| d.starts_with("error code ERR_DISK_FULL not reported (seen: none)")));
+        assert!(differences
+            .iter()
+            .any(|d| d == "exception EnvironmentError not raised (seen: none)"));
+        assert!(differences
+            .iter()
+            .any(|d| d == "0 JSON error trailer(s) on stderr, expected exactly 1"));
+        assert!(differences
+            .iter()
+            .any(|d| d == "stdout is not a prefix of the untraced run's: line 2: expected end of output got \"recorder says hello\\n\""));
+        Ok(())
+    }
+
+    #[test]
+    fn death_by_sigsegv_always_fails() -> std::io::Result<()> {
+        let work = tempfile::tempdir()?;
+        let mut observed = observation(0, "", TRAILER, FIRED, absent_dir(work.path()));
+        observed.outcome.termination = Termination::Signaled(libc::SIGSEGV);
+        let text = ABORT_SCENARIO.replace("exit_code = 10", "exit_code = 139");
+        let differences = judge(&case(&text), &observed, Some(&baseline("")));
+        assert_eq!(
+            differences,
+            vec!["died by SIGSEGV; stderr ends: ".to_string() + TRAILER.trim()]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_hang_is_reported_with_the_timeout() -> std::io::Result<()> {
+        let work = tempfile::tempdir()?;
+        let mut observed = observation(0, "", TRAILER, FIRED, absent_dir(work.path()));
+        observed.outcome.termination = Termination::TimedOut;
+        let differences = judge(&case(ABORT_SCENARIO), &observed, Some(&baseline("")));
+        assert_eq!(
+            differences,
+            vec!["hang: still running after 30000 ms, process group killed".to_string()]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn an_unexpected_complete_trace_is_named_with_its_state() -> std::io::Result<()> {
+        let work = tempfile::tempdir()?;
+        let trace = work.path().join("trace");
+        std::fs::create_dir(&trace)?;
+        std::fs::write(
+            trace.join("trace_metadata.json"),
+            r#"{"recorder":{"format":"json"}}"#,
+        )?;
+        std::fs::write(trace.join("trace_paths.json"), "[]")?;
+        std::fs::write(trace.join("trace.json"), "[\n]\n")?;
+        let observed = observation(10, "", TRAILER, FIRED, inspect(&trace, work.path()));
+        let differences = judge(&case(ABORT_SCENARIO), &observed, Some(&baseline("")));
+        assert_eq!(
+            differences,
+            vec!["trace complete (0 events, 0 calls, 0 thread(s)), expected absent".to_string()]
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,407 @@
+//! `harness sweep`: count the faultfs operations of a clean run, then fail
+//! each one in turn (`fail=any#i:<errno>`) and check the outcome contract.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::thread;
+
+use serde::Serialize;
+
+use crate::execute::{self, Baseline, Observation};
+use crate::fixtures::FixtureEvent;
+use crate::inspect::{Observed, RunDirs, STAGING_PREFIX};
+use crate::judge::{describe_termination, first_difference};
+use crate::process::Termination;
+use crate::python::Interpreter;
+use crate::scenario::{Case, Faults, Launch, OnRecorderError, TraceState};
+use crate::stderr::recorder_text_on_stdout;
+use crate::suite::dir_name;
+
+/// The exit code of a run the recorder stopped after an injected errno (every
+/// errno classifies as an Environment error): the kind's code under the CLI;
+/// under the API the error is raised from `start()`/`stop()`, and a program
+/// that does not catch it exits as Python does on an uncaught exception.
+fn aborted_exit(launch: Launch) -> i32 {
+    match launch {
+        Launch::Cli => recorder_errors::ErrorKind::Environment.exit_code(),
+        Launch::Api => 1,
+    }
+}
+
+/// One injected fault and what came of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepRow {
+    /// Operation index (from 1) that failed.
+    pub index: u64,
+    /// Operation kind in the clean run.
+    pub kind: String,
+    /// Operated path, relative to the run directory.
+    pub path: String,
+    /// What happened (`exit 10, trace absent`).
+    pub observed: String,
+    /// Contract violations (empty when green).
+    pub differences: Vec<String>,
+}
+
+/// The sweep of one case.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepReport {
+    /// Case id.
+    pub id: String,
+    /// The replay command for the case.
+    pub replay: String,
+    /// Errno injected.
+    pub errno: String,
+    /// Operation counts by kind in the clean run.
+    pub counts: Vec<(String, usize)>,
+    /// Problems with the clean run itself.
+    pub clean_differences: Vec<String>,
+    /// One row per operation index.
+    pub rows: Vec<SweepRow>,
+}
+
+impl SweepReport {
+    /// Whether the clean run and every row are green.
+    pub fn passed(&self) -> bool {
+        self.clean_differences.is_empty() && self.rows.iter().all(|row| row.differences.is_empty())
+    }
+}
+
+fn without_faults(case: &Case) -> Case {
+    let mut clean = case.clone();
+    clean.faults = Faults::default();
+    clean
+}
+
+/// Runs the sweep of `case`, `jobs` runs at a time; `progress` gets each row.
+pub fn sweep_case(
+    interpreter: &Interpreter,
+    case: &Case,
+    jobs: usize,
+    root: &Path,
+    progress: &(dyn Fn(&SweepRow) + Sync),
+) -> SweepReport {
+    let clean = without_faults(case);
+    let case_root = root.join(dir_name(&case.id));
+    let mut report = SweepReport {
+        id: case.id.clone(),
+        replay: format!("harness sweep {} --filter {}", case.file.display(), case.id),
+        errno: case.sweep.errno.clone(),
+        counts: Vec::new(),
+        clean_differences: Vec::new(),
+        rows: Vec::new(),
+    };
+    let baseline = match execute::run_untraced(interpreter, &clean, &case_root.join("untraced")) {
+        Ok(baseline) => baseline,
+        Err(error) => {
+            report
+                .clean_differences
+                .push(format!("untraced run failed: {error}"));
+            return report;
+        }
+    };
+    let clean_dirs = RunDirs::new(&case_root.join("clean"));
+    let observed = match execute::run_traced(interpreter, &clean, &clean_dirs) {
+        Ok(observed) => observed,
+        Err(error) => {
+            report
+                .clean_differences
+                .push(format!("clean run failed: {error}"));
+            return report;
+        }
+    };
+    report.clean_differences = check_clean(&observed, &baseline);
+    report.counts = observed.fixtures.op_counts().into_iter().collect();
+    let ops = observed.fixtures.ops();
+    if ops.is_empty() {
+        report
+            .clean_differences
+            .push("the clean run logged no faultfs operation (is the interpreter a failure-fixtures build?)".to_string());
+    }
+    let next = AtomicUsize::new(0);
+    let rows: Mutex<Vec<Option<SweepRow>>> = Mutex::new(vec![None; ops.len()]);
+    thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, ops.len().max(1)) {
+            scope.spawn(|| loop {
+                let position = next.fetch_add(1, Ordering::SeqCst);
+                let Some((index, kind, path)) = ops.get(position) else {
+                    break;
+                };
+                let mut faulty = clean.clone();
+                faulty.faults.faultfs_plan = Some(format!("fail=any#{index}:{}", case.sweep.errno));
+                let dirs = RunDirs::new(&case_root.join(format!("op-{index:04}")));
+                let relative = display_path(path, &clean_dirs.work);
+                let row = match execute::run_traced(interpreter, &faulty, &dirs) {
+                    Ok(observed) => SweepRow {
+                        index: *index,
+                        kind: kind.clone(),
+                        path: relative,
+                        observed: format!(
+                            "{}, trace {}",
+                            describe_termination(observed.outcome.termination),
+                            observed.dir.describe()
+                        ),
+                        differences: check_faulty(&faulty, *index, &observed, &baseline),
+                    },
+                    Err(error) => SweepRow {
+                        index: *index,
+                        kind: kind.clone(),
+                        path: relative,
+                        observed: "not run".to_string(),
+                        differences: vec![format!("harness error: {error}")],
+                    },
+                };
+                progress(&row);
+                let mut slots = rows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                slots[position] = Some(row);
+            });
+        }
+    });
+    report.rows = rows
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .flatten()
+        .collect();
+    report
+}
+
+/// `path` relative to the run directory, with the staging directory's
+/// pid-dependent name shortened to `<staging>`.
+fn display_path(path: &str, work: &Path) -> String {
+    let relative = path
+        .strip_prefix(&work.display().to_string())
+        .unwrap_or(path)
+        .trim_start_matches('/');
+    relative
+        .split('/')
+        .map(|part| {
+            if part.starts_with(STAGING_PREFIX) {
+                "<staging>"
+            } else {
+                part
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The clean run must leave a complete trace and not change the program.
+fn check_clean(observed: &Observation, baseline: &Baseline) -> Vec<String> {
+    let mut differences = common_checks(observed);
+    if observed.outcome.termination != baseline.termination {
+        differences.push(format!(
+            "clean run: {}, the untraced run: {}",
+            describe_termination(observed.outcome.termination),
+            describe_termination(baseline.termination)
+        ));
+    }
+    if observed.outcome.stdout != baseline.stdout {
+        differences.push(format!(
+            "clean run stdout differs from the untraced run: {}",
+            first_difference(
+                &String::from_utf8_lossy(&baseline.stdout),
+                &String::from_utf8_lossy(&observed.outcome.stdout)
+            )
+        ));
+    }
+    if !matches!(observed.dir.state, Ok(Observed::Complete(_))) {
+        differences.push(format!(
+            "clean run left trace {}, expected complete",
+            observed.dir.describe()
+        ));
+    }
+    differences
+}
+
+/// Checks every run must pass: no hang, no crash, a valid state, no leftovers.
+fn common_checks(observed: &Observation) -> Vec<String> {
+    let mut differences = Vec::new();
+    match observed.outcome.termination {
+        Termination::TimedOut => differences.push("hang (process group killed)".to_string()),
+        Termination::Signaled(signal) => {
+            differences.push(format!("died by {}", crate::judge::signal_name(signal)))
+        }
+        Termination::Exited(_) => {}
+    }
+    if let Err(why) = &observed.dir.state {
+        differences.push(format!("output directory in no valid state: {why}"));
+    }
+    differences.extend(observed.dir.leftovers.iter().cloned());
+    if let Some(line) = recorder_text_on_stdout(&String::from_utf8_lossy(&observed.outcome.stdout))
+    {
+        differences.push(format!("recorder output on stdout: {line}"));
+    }
+    differences
+}
+
+/// The outcome contract for a run whose `index`-th operation failed.
+fn check_faulty(
+    case: &Case,
+    index: u64,
+    observed: &Observation,
+    baseline: &Baseline,
+) -> Vec<String> {
+    let mut differences = common_checks(observed);
+    let fired = observed
+        .fixtures
+        .events
+        .iter()
+        .any(|event| matches!(event, FixtureEvent::Fault { index: i, .. } if *i == index));
+    if !fired {
+        differences.push(format!(
+            "fault at operation #{index} never fired (this run did fewer operations than the clean run)"
+        ));
+    }
+    let own = baseline.termination.shell_code();
+    let code = observed.outcome.termination.shell_code();
+    let state = observed.dir.state.as_ref().ok().map(Observed::state);
+    let stdout_same = observed.outcome.stdout == baseline.stdout;
+    let trailers = observed.stderr.trailers.len();
+    if let Ok(Observed::Partial { .. }) = observed.dir.state {
+        if !case.policy.keep_partial() {
+            differences.push("partial trace kept although keep_partial_trace is off".to_string());
+        }
+    }
+    if case.policy.json_errors() && trailers > 1 {
+        differences.push(format!(
+            "{trailers} JSON error trailers, at most one expected"
+        ));
+    }
+    match case.policy.on_error() {
+        OnRecorderError::Abort => {
+            let stopped = aborted_exit(case.program.launch);
+            if code == Some(stopped) && own != Some(stopped) {
+                if state == Some(TraceState::Complete) {
+                    differences.push(format!(
+                        "aborted with exit {stopped} but left a complete trace"
+                    ));
+                }
+                if !baseline.stdout.starts_with(&observed.outcome.stdout) {
+                    differences.push("stdout is not a prefix of the untraced run's".to_string());
+                }
+                if case.policy.json_errors() && trailers != 1 {
+                    differences.push(format!(
+                        "{trailers} JSON error trailers, expected exactly 1"
+                    ));
+                }
+                let classes = observed.stderr.exception_classes();
+                if !classes.iter().any(|class| class == "EnvironmentError") {
+                    differences.push(format!(
+                        "no EnvironmentError reported (seen: {})",
+                        if classes.is_empty() {
+                            "none".to_string()
+                        } else {
+                            classes.join(", ")
+                        }
+                    ));
+                }
+            } else if code == own {
+                if state != Some(TraceState::Complete) && observed.dir.state.is_ok() {
+                    differences.push(format!(
+                        "the program exited with its own code under abort but the trace is {}",
+                        observed.dir.describe()
+                    ));
+                }
+                if !stdout_same {
+                    differences.push("stdout differs from the untraced run".to_string());
+                }
+            } else if code.is_some() {
+                differences.push(format!(
+                    "{}, expected {stopped} (abort) or the program's own {}",
+                    describe_termination(observed.outcome.termination),
+                    own.map_or_else(|| "?".to_string(), |c| c.to_string())
+                ));
+            }
+        }
+        OnRecorderError::Disable => {
+            if code.is_some() && code != own {
+                differences.push(format!(
+                    "{} under disable, the program's own is {}",
+                    describe_termination(observed.outcome.termination),
+                    describe_termination(baseline.termination)
+                ));
+            }
+            if !stdout_same {
+                differences.push(format!(
+                    "stdout differs from the untraced run: {}",
+                    first_difference(
+                        &String::from_utf8_lossy(&baseline.stdout),
+                        &String::from_utf8_lossy(&observed.outcome.stdout)
+                    )
+                ));
+            }
+            if state != Some(TraceState::Complete) && observed.stderr_text.trim().is_empty() {
+                differences.push("the trace was dropped without a warning on stderr".to_string());
+            }
+        }
+    }
+    differences
+}
+
+/// The printed table: index, op kind, path, outcome, verdict.
+pub fn table(report: &SweepReport) -> String {
+    let mut text = String::new();
+    let counts: Vec<String> = report
+        .counts
+        .iter()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
+    let _ = writeln!(
+        text,
+        "sweep {} ({} operations: {}; injecting {})",
+        report.id,
+        report.rows.len(),
+        counts.join(", "),
+        report.errno
+    );
+    for difference in &report.clean_differences {
+        let _ = writeln!(text, "  clean run: {difference}");
+    }
+    let path_width = report
+        .rows
+        .iter()
+        .map(|r| r.path.len())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 48);
+    let _ = writeln!(
+        text,
+        "  {:>5}  {:<6}  {:<path_width$}  {:<4}  outcome",
+        "op", "kind", "path", "ok"
+    );
+    for row in &report.rows {
+        let verdict = if row.differences.is_empty() {
+            "ok"
+        } else {
+            "FAIL"
+        };
+        let _ = writeln!(
+            text,
+            "  {:>5}  {:<6}  {:<path_width$}  {:<4}  {}",
+            row.index, row.kind, row.path, verdict, row.observed
+        );
+        for difference in &row.differences {
+            let _ = writeln!(text, "  {:>5}  - {difference}", "");
+        }
+    }
+    let failed = report
+        .rows
+        .iter()
+        .filter(|r| !r.differences.is_empty())
+        .count();
+    let _ = writeln!(
+        text,
+        "  {} of {} operation indices green{}",
+        report.rows.len() - failed,
+        report.rows.len(),
+        if report.passed() {
+            String::new()
+        } else {
+            format!("; replay: {}", report.replay)
+        }
+    );
+    text
+}
