@@ -1,0 +1,57 @@
+//! The native module's recording functions (`start_tracing`, `stop_tracing`,
+//! `is_tracing`, `flush_tracing`, `set_exit_on_abort`), each behind [`guard`].
+
+use pyo3::prelude::*;
+
+use crate::ffi::guard;
+use crate::session;
+
+/// Registers the recording functions on the native module.
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_function(wrap_pyfunction!(start_tracing, module)?)?;
+    module.add_function(wrap_pyfunction!(stop_tracing, module)?)?;
+    module.add_function(wrap_pyfunction!(is_tracing, module)?)?;
+    module.add_function(wrap_pyfunction!(flush_tracing, module)?)?;
+    module.add_function(wrap_pyfunction!(set_exit_on_abort, module)?)?;
+    Ok(())
+}
+
+/// Starts recording into the directory `path` (`format`: `json` or `binary`;
+/// with `activation_path`, nothing is recorded until code from that file runs).
+#[pyfunction]
+#[pyo3(signature = (path, format = "json", activation_path = None))]
+fn start_tracing(
+    py: Python<'_>,
+    path: &str,
+    format: &str,
+    activation_path: Option<&str>,
+) -> PyResult<()> {
+    guard("start_tracing", || {
+        session::start(py, path, format, activation_path)
+    })
+}
+
+/// Stops recording and writes the trace; a no-op when not recording.
+#[pyfunction]
+fn stop_tracing(py: Python<'_>) -> PyResult<()> {
+    guard("stop_tracing", || session::stop(py))
+}
+
+/// Whether a recording is active.
+#[pyfunction]
+fn is_tracing() -> bool {
+    session::is_tracing()
+}
+
+/// Hands buffered events to the trace file.
+#[pyfunction]
+fn flush_tracing(py: Python<'_>) -> PyResult<()> {
+    guard("flush_tracing", || session::flush(py))
+}
+
+/// CLI mode: an `abort` failure inside a callback ends the process with the
+/// error kind's exit code (after the output is settled).
+#[pyfunction]
+fn set_exit_on_abort(enabled: bool) {
+    session::set_exit_on_abort(enabled);
+}

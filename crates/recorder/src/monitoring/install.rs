@@ -1,0 +1,109 @@
+//! Taking a free tool id, registering the [`CALLBACKS`] table, and tearing it
+//! all down again.
+
+use pyo3::prelude::*;
+use recorder_errors::prelude::*;
+
+use super::api::Monitoring;
+use super::callbacks::CALLBACKS;
+
+/// Tool ids tried, in order (0 and 1 belong to debuggers and coverage tools).
+pub const TOOL_IDS: [u8; 4] = [2, 3, 4, 5];
+/// The name the tool is registered under.
+pub const TOOL_NAME: &str = "codetracer";
+
+/// A registered monitoring tool.
+#[derive(Debug)]
+pub struct Installation {
+    monitoring: Monitoring,
+    tool: u8,
+    events: Vec<u32>,
+    active: bool,
+}
+
+impl Installation {
+    /// Takes the first free tool id and registers every callback; events stay
+    /// off until [`Installation::activate`].
+    pub fn install(py: Python<'_>) -> RecorderResult<Installation> {
+        let monitoring = Monitoring::load(py)?;
+        let mut tool = None;
+        for candidate in TOOL_IDS {
+            if monitoring.is_free(py, candidate)? {
+                tool = Some(candidate);
+                break;
+            }
+        }
+        let Some(tool) = tool else {
+            return Err(enverr!(
+                ErrorCode::TracerInstallConflict,
+                "no free sys.monitoring tool id: ids {:?} are all in use",
+                TOOL_IDS;
+                "tool_ids" = format!("{TOOL_IDS:?}")
+            ));
+        };
+        monitoring.use_tool_id(py, tool, TOOL_NAME)?;
+        let mut installation = Installation {
+            monitoring,
+            tool,
+            events: Vec::with_capacity(CALLBACKS.len()),
+            active: true,
+        };
+        if let Err(err) = installation.register(py) {
+            let _ = installation.uninstall(py);
+            return Err(err);
+        }
+        Ok(installation)
+    }
+
+    fn register(&mut self, py: Python<'_>) -> RecorderResult<()> {
+        for spec in CALLBACKS {
+            let event = self.monitoring.event_id(py, spec.event)?;
+            let callback = (spec.make)(py).map_err(|err| {
+                bug!(
+                    ErrorCode::TracerInstallConflict,
+                    "cannot create the {} callback: {err}",
+                    spec.event
+                )
+            })?;
+            self.monitoring
+                .register_callback(py, self.tool, event, Some(&callback))?;
+            self.events.push(event);
+        }
+        Ok(())
+    }
+
+    /// The tool id in use.
+    pub fn tool(&self) -> u8 {
+        self.tool
+    }
+
+    /// Switches every registered event on (re-enabling locations an earlier
+    /// session disabled).
+    pub fn activate(&self, py: Python<'_>) -> RecorderResult<()> {
+        self.monitoring.restart_events(py)?;
+        let mask = self.events.iter().fold(0, |mask, event| mask | event);
+        self.monitoring.set_events(py, self.tool, mask)
+    }
+
+    /// Events off, callbacks unregistered, tool id freed. Keeps going past
+    /// failures and returns the first; a second call does nothing.
+    pub fn uninstall(&mut self, py: Python<'_>) -> RecorderResult<()> {
+        if !self.active {
+            return Ok(());
+        }
+        self.active = false;
+        let mut first = self.monitoring.set_events(py, self.tool, 0).err();
+        for event in self.events.drain(..) {
+            if let Err(err) = self
+                .monitoring
+                .register_callback(py, self.tool, event, None)
+            {
+                first.get_or_insert(err);
+            }
+        }
+        if let Err(err) = self.monitoring.free_tool_id(py, self.tool) {
+            first.get_or_insert(err);
+        }
+        first.map_or(Ok(()), Err)
+    }
+}

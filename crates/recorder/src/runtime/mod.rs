@@ -1,0 +1,5 @@
+//! The runtime tracer: turns monitoring events into trace events.
+
+pub mod tracer;
+
+pub use tracer::{RuntimeTracer, TracerConfig};

@@ -1,0 +1,34 @@
+//! `RuntimeTracer`: the state of one recording. Its collaborators:
+//! [`filtering`] (per-code-object cache and activation gating), [`threads`]
+//! (per-thread attribution and open frames), [`frame`] (reading locals),
+//! [`events`] (one method per monitoring event) and [`lifecycle`] (creation,
+//! finishing, settling after a failure).
+
+pub mod events;
+pub mod filtering;
+pub mod frame;
+pub mod lifecycle;
+pub mod threads;
+
+use crate::encode::ValueEncoder;
+use crate::monitoring::Installation;
+use crate::writer::{TraceMetadataInfo, TraceWriter};
+
+pub use lifecycle::TracerConfig;
+
+use filtering::{Activation, CodeCache};
+use threads::Threads;
+
+/// One recording in progress.
+#[derive(Debug)]
+pub struct RuntimeTracer {
+    writer: TraceWriter,
+    encoder: ValueEncoder,
+    codes: CodeCache,
+    threads: Threads,
+    activation: Activation,
+    /// Calls, steps and returns recorded from callbacks (for `require_trace`).
+    recorded: u64,
+    installation: Option<Installation>,
+    metadata: TraceMetadataInfo,
+}

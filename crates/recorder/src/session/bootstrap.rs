@@ -1,0 +1,146 @@
+//! Preflight and set-up of a recording: everything that can be refused before
+//! any callback is installed (interpreter, format, output path), then the
+//! staged output directory and the tracer configuration.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use faultfs::{EntryKind, FileSystem, StagedDir};
+use pyo3::prelude::*;
+use recorder_errors::prelude::*;
+
+use crate::policy::RecorderPolicy;
+use crate::runtime::TracerConfig;
+use crate::writer::{TraceFormat, TraceMetadataInfo};
+
+/// The oldest interpreter with `sys.monitoring`.
+pub const MIN_PYTHON: (u8, u8) = (3, 12);
+
+/// A request that passed preflight.
+#[derive(Debug)]
+pub struct Preflight {
+    /// The trace directory.
+    pub dir: PathBuf,
+    /// The events format.
+    pub format: TraceFormat,
+    /// The filesystem everything is written through.
+    pub fs: Arc<dyn FileSystem>,
+}
+
+/// Refuses an unsupported interpreter, an unknown format and an output path
+/// that is a file or a non-empty directory. Writes nothing.
+pub fn preflight(py: Python<'_>, path: &str, format: &str) -> RecorderResult<Preflight> {
+    let version = py.version_info();
+    ensure_usage!(
+        (version.major, version.minor) >= MIN_PYTHON,
+        ErrorCode::UnsupportedPython,
+        "Python {}.{} has no sys.monitoring; the recorder needs Python {}.{} or newer",
+        version.major, version.minor, MIN_PYTHON.0, MIN_PYTHON.1;
+        "python_version" = format!("{}.{}", version.major, version.minor)
+    );
+    let Some(format) = TraceFormat::parse(format) else {
+        return Err(usage!(
+            ErrorCode::UnsupportedFormat,
+            "unknown trace format {format:?}: use \"json\" or \"binary\"";
+            "format" = format
+        ));
+    };
+    ensure_usage!(
+        !path.is_empty(),
+        ErrorCode::TraceDirConflict,
+        "the trace directory path is empty"
+    );
+    let dir = PathBuf::from(path);
+    let fs = faultfs::from_env()?;
+    check_target(fs.as_ref(), &dir)?;
+    Ok(Preflight { dir, format, fs })
+}
+
+/// The output path must be missing or an empty directory.
+fn check_target(fs: &dyn FileSystem, dir: &Path) -> RecorderResult<()> {
+    let kind = fs.entry_kind(dir).io_context("stat", dir)?;
+    match kind {
+        None => Ok(()),
+        Some(EntryKind::Dir) => {
+            let entries = fs.read_dir(dir).io_context("list", dir)?;
+            ensure_usage!(
+                entries.is_empty(),
+                ErrorCode::TraceDirConflict,
+                "trace directory {} is not empty ({} entries); choose a new or empty directory",
+                dir.display(), entries.len();
+                "path" = dir.display()
+            );
+            Ok(())
+        }
+        Some(other) => Err(usage!(
+            ErrorCode::TraceDirConflict,
+            "trace path {} exists and is not a directory ({other:?})",
+            dir.display();
+            "path" = dir.display()
+        )),
+    }
+}
+
+/// Creates the trace directory (when missing) and its staging directory.
+/// Disk-full and permission errors keep their codes; anything else is
+/// `ERR_TRACE_DIR_CREATE_FAILED`.
+pub fn stage(preflight: &Preflight) -> RecorderResult<StagedDir> {
+    StagedDir::create(Arc::clone(&preflight.fs), &preflight.dir).map_err(|err| {
+        let error = RecorderError::io(err, "create trace directory", &preflight.dir);
+        if error.code() == ErrorCode::Io {
+            let message = format!(
+                "cannot create trace directory {}: {}",
+                preflight.dir.display(),
+                error.message()
+            );
+            RecorderError::new(
+                ErrorKind::Environment,
+                ErrorCode::TraceDirCreateFailed,
+                message,
+            )
+            .with_context("path", preflight.dir.display())
+            .with_source(error)
+        } else {
+            error
+        }
+    })
+}
+
+/// The tracer configuration: program and arguments from `sys.argv`, the
+/// working directory, the interpreter version and the policy in force.
+pub fn tracer_config(
+    py: Python<'_>,
+    preflight: &Preflight,
+    activation_path: Option<&str>,
+    policy: &RecorderPolicy,
+) -> RecorderResult<TracerConfig> {
+    let argv: Vec<String> = py
+        .import("sys")
+        .and_then(|sys| sys.getattr("argv"))
+        .and_then(|argv| argv.extract())
+        .unwrap_or_default();
+    let python_version: String = py
+        .import("sys")
+        .and_then(|sys| sys.getattr("version"))
+        .and_then(|version| version.extract())
+        .unwrap_or_default();
+    let program = match (activation_path, argv.first()) {
+        (Some(path), _) => path.to_string(),
+        (None, Some(first)) if !first.is_empty() => first.clone(),
+        _ => "<unknown>".to_string(),
+    };
+    let policy = serde_json::to_value(policy)
+        .map_err(|err| bug!(ErrorCode::Unknown, "cannot serialise the policy: {err}"))?;
+    Ok(TracerConfig {
+        format: preflight.format,
+        activation_path: activation_path.map(str::to_string),
+        metadata: TraceMetadataInfo {
+            workdir: std::env::current_dir().unwrap_or_default(),
+            program,
+            args: argv.into_iter().skip(1).collect(),
+            python_version,
+            policy,
+            partial_reason: None,
+        },
+    })
+}
