@@ -36,12 +36,19 @@ fn a_planted_unwrap_fails_the_audit_with_its_location() {
     assert!(!output.status.success());
     let report = String::from_utf8_lossy(&output.stdout);
     assert!(report.contains("writer.rs:2:"), "{report}");
-    assert!(!report.contains("writer.rs:8:"), "test code must be ignored: {report}");
+    assert!(
+        !report.contains("writer.rs:8:"),
+        "test code must be ignored: {report}"
+    );
 }
 
 #[test]
 fn printing_to_stdout_fails_the_audit() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("log.rs"), "pub fn f() { println!(\"hi\"); }\n").unwrap();
+    fs::write(
+        dir.path().join("log.rs"),
+        "pub fn f() { println!(\"hi\"); }\n",
+    )
+    .unwrap();
     assert!(!run_audit(&[dir.path()]).status.success());
 }

@@ -67,7 +67,10 @@ fn default_kinds_follow_the_design_table() {
     assert_eq!(ErrorCode::AlreadyTracing.default_kind(), ErrorKind::Usage);
     assert_eq!(ErrorCode::DiskFull.default_kind(), ErrorKind::Environment);
     assert_eq!(ErrorCode::Panic.default_kind(), ErrorKind::Internal);
-    assert_eq!(ErrorCode::MissingKeywordArg.default_kind(), ErrorKind::Target);
+    assert_eq!(
+        ErrorCode::MissingKeywordArg.default_kind(),
+        ErrorKind::Target
+    );
     let error = RecorderError::from_code(ErrorCode::LockPoisoned, "poisoned");
     assert_eq!(error.kind(), ErrorKind::Internal);
     assert_eq!(error.exit_code(), 70);

@@ -4,8 +4,8 @@ use std::error::Error;
 use std::io;
 use std::path::Path;
 
-use recorder_errors::prelude::*;
 use recorder_errors::code_for_io;
+use recorder_errors::prelude::*;
 
 #[test]
 fn errnos_map_as_documented() {
@@ -27,7 +27,10 @@ fn errnos_map_as_documented() {
         let converted = RecorderError::from(io::Error::from_raw_os_error(errno));
         assert_eq!(converted.code(), code);
         assert_eq!(converted.kind(), ErrorKind::Environment);
-        assert_eq!(converted.context_value("errno"), Some(errno.to_string().as_str()));
+        assert_eq!(
+            converted.context_value("errno"),
+            Some(errno.to_string().as_str())
+        );
     }
 }
 
@@ -52,7 +55,9 @@ fn io_conversion_keeps_operation_path_and_source() {
     assert!(error.message().contains("/traces/out/trace.json"));
     let source = error.source().expect("source kept");
     assert_eq!(
-        source.downcast_ref::<io::Error>().and_then(io::Error::raw_os_error),
+        source
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error),
         Some(libc::ENOSPC)
     );
 }
@@ -72,7 +77,10 @@ fn macros_set_kind_code_message_and_ordered_context() {
     );
 
     assert_eq!(enverr!(ErrorCode::Io, "x").kind(), ErrorKind::Environment);
-    assert_eq!(target!(ErrorCode::MissingKeywordArg, "x").kind(), ErrorKind::Target);
+    assert_eq!(
+        target!(ErrorCode::MissingKeywordArg, "x").kind(),
+        ErrorKind::Target
+    );
     assert_eq!(bug!(ErrorCode::Unknown, "x").kind(), ErrorKind::Internal);
 }
 
@@ -84,7 +92,10 @@ fn context_keys_are_replaced_in_place() {
         .with_context("a", 3);
     assert_eq!(
         error.context(),
-        [("a".to_owned(), "3".to_owned()), ("b".to_owned(), "2".to_owned())]
+        [
+            ("a".to_owned(), "3".to_owned()),
+            ("b".to_owned(), "2".to_owned())
+        ]
     );
 }
 
@@ -111,7 +122,10 @@ fn ensure_macros_return_early_with_context() {
     assert_eq!(error.message(), "bad value 7");
     assert_eq!(error.context_value("key"), Some("log_level"));
     assert_eq!(check_env(false).unwrap_err().kind(), ErrorKind::Environment);
-    assert_eq!(check_internal(false).unwrap_err().code(), ErrorCode::LockPoisoned);
+    assert_eq!(
+        check_internal(false).unwrap_err().code(),
+        ErrorCode::LockPoisoned
+    );
     assert!(check_env(true).is_ok() && check_internal(true).is_ok());
 }
 
