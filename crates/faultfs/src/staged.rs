@@ -28,6 +28,9 @@ struct Entry {
     finished: Arc<AtomicBool>,
     /// Renamed to its final name in the target.
     placed: bool,
+    /// Given up by [`StagedDir::discard`] but not yet removed: never placed,
+    /// removed again when the output settles.
+    discarded: bool,
 }
 
 /// Staged output in a target directory; see the module docs.
@@ -36,7 +39,9 @@ struct Entry {
 pub struct StagedDir {
     fs: Arc<dyn FileSystem>,
     target: PathBuf,
-    created_target: bool,
+    /// Directories this `StagedDir` created (the target and any missing
+    /// ancestors), outermost first; removed innermost first when settling absent.
+    created_dirs: Vec<PathBuf>,
     staging: PathBuf,
     entries: Vec<Entry>,
     settled: bool,
@@ -47,25 +52,18 @@ impl fmt::Debug for StagedDir {
         f.debug_struct("StagedDir")
             .field("target", &self.target)
             .field("staging", &self.staging)
-            .field("created_target", &self.created_target)
+            .field("created_dirs", &self.created_dirs)
             .field("entries", &self.entries)
             .finish()
     }
 }
 
 impl StagedDir {
-    /// Creates `target` when missing (remembering it did), then
+    /// Creates `target` and its missing ancestors (remembering which), then
     /// `.codetracer-staging-<pid>-<n>/` inside it exclusively (a name that is
     /// already taken, even by a symlink, is skipped, never followed).
     pub fn create(fs: Arc<dyn FileSystem>, target: &Path) -> io::Result<StagedDir> {
-        let created_target = match fs.entry_kind(target)? {
-            Some(_) => false,
-            None => match fs.create_dir(target) {
-                Ok(()) => true,
-                Err(err) if err.raw_os_error() == Some(libc::EEXIST) => false,
-                Err(err) => return Err(err),
-            },
-        };
+        let created_dirs = create_missing_dirs(fs.as_ref(), target)?;
         let pid = std::process::id();
         let mut last_error = os_error(libc::EEXIST);
         for _ in 0..MAX_STAGING_ATTEMPTS {
@@ -76,7 +74,7 @@ impl StagedDir {
                     return Ok(StagedDir {
                         fs,
                         target: target.to_path_buf(),
-                        created_target,
+                        created_dirs,
                         staging,
                         entries: Vec::new(),
                         settled: false,
@@ -89,9 +87,9 @@ impl StagedDir {
                 }
             }
         }
-        if created_target {
-            // Best effort: the creation error is the one worth reporting.
-            let _ = fs.remove_dir(target);
+        // Best effort: the creation error is the one worth reporting.
+        for dir in created_dirs.iter().rev() {
+            let _ = fs.remove_dir(dir);
         }
         Err(last_error)
     }
@@ -125,12 +123,39 @@ impl StagedDir {
             name: name.to_string(),
             finished: Arc::clone(&finished),
             placed: false,
+            discarded: false,
         });
         Ok(StagedFile {
             file,
             path,
             finished,
         })
+    }
+
+    /// Gives up the staged file `name` (drop its handle first): removes it from
+    /// the staging directory so that neither `commit` nor `keep_partial` ever
+    /// places it, and frees the name for a new [`StagedDir::create_file`].
+    /// `ENOENT` when no such file is staged. When the removal fails the file
+    /// is still never placed (so `keep_partial`, unable to empty the staging
+    /// directory, falls back to absent) and the error is returned.
+    pub fn discard(&mut self, name: &str) -> io::Result<()> {
+        let Some(index) = self
+            .entries
+            .iter()
+            .position(|entry| entry.name == name && !entry.placed && !entry.discarded)
+        else {
+            return Err(os_error(libc::ENOENT));
+        };
+        match self.fs.remove_file(&self.staging.join(name)) {
+            Ok(()) => {
+                self.entries.remove(index);
+                Ok(())
+            }
+            Err(err) => {
+                self.entries[index].discarded = true;
+                Err(err)
+            }
+        }
     }
 
     /// Renames every created file into `target` in creation order, fsyncs
@@ -179,7 +204,7 @@ impl StagedDir {
         if let Some(entry) = self
             .entries
             .iter()
-            .find(|entry| !entry.finished.load(Ordering::Acquire))
+            .find(|entry| !entry.discarded && !entry.finished.load(Ordering::Acquire))
         {
             return Err(io::Error::other(format!(
                 "staged file {} was not finished before commit",
@@ -203,6 +228,7 @@ impl StagedDir {
                 name: PARTIAL_MARKER.to_string(),
                 finished: Arc::new(AtomicBool::new(true)),
                 placed: false,
+                discarded: false,
             },
         );
         marker.write_all(body.as_bytes())?;
@@ -212,9 +238,10 @@ impl StagedDir {
         self.place_all()
     }
 
-    /// Renames the entries into place in order, fsyncs the target, removes staging.
+    /// Renames the entries (but the discarded ones) into place in order, fsyncs
+    /// the target, removes staging.
     fn place_all(&mut self) -> io::Result<()> {
-        for entry in &mut self.entries {
+        for entry in self.entries.iter_mut().filter(|entry| !entry.discarded) {
             self.fs.rename(
                 &self.staging.join(&entry.name),
                 &self.target.join(&entry.name),
@@ -246,11 +273,39 @@ impl StagedDir {
             note(self.fs.remove_file(&dir.join(&entry.name)));
         }
         note(self.fs.remove_dir(&self.staging));
-        if self.created_target {
-            note(self.fs.remove_dir(&self.target));
+        for dir in self.created_dirs.iter().rev() {
+            note(self.fs.remove_dir(dir));
         }
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// Creates `target` and every missing ancestor, outermost first; returns the
+/// directories it created. On failure removes what it created and returns the error.
+fn create_missing_dirs(fs: &dyn FileSystem, target: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut current = Some(target);
+    while let Some(dir) = current {
+        if dir.as_os_str().is_empty() || fs.entry_kind(dir)?.is_some() {
+            break;
+        }
+        missing.push(dir.to_path_buf());
+        current = dir.parent();
+    }
+    let mut created = Vec::new();
+    for dir in missing.into_iter().rev() {
+        match fs.create_dir(&dir) {
+            Ok(()) => created.push(dir),
+            Err(err) if err.raw_os_error() == Some(libc::EEXIST) => {}
+            Err(err) => {
+                for made in created.iter().rev() {
+                    let _ = fs.remove_dir(made);
+                }
+                return Err(err);
+            }
+        }
+    }
+    Ok(created)
 }
 
 impl Drop for StagedDir {

@@ -242,6 +242,68 @@ fn a_failed_commit_rolls_back_to_absent() {
 }
 
 #[test]
+fn a_discarded_file_is_never_placed_and_its_name_is_free_again() {
+    let memory = MemoryFs::new();
+    let mut staged = StagedDir::create(Arc::new(memory.clone()), Path::new("/out")).unwrap();
+    let mut data = staged.create_file("trace.json").unwrap();
+    data.write_all(b"[\n{\"Event\":1},\n").unwrap();
+    drop(data);
+    let mut half = staged.create_file("trace_metadata.json").unwrap();
+    half.write_all(b"{\"recorder\":").unwrap();
+    drop(half);
+    staged.discard("trace_metadata.json").unwrap();
+    assert_eq!(
+        names(&memory, staged.staging()),
+        vec!["trace.json"],
+        "the discarded file is gone from staging"
+    );
+    let mut fresh = staged.create_file("trace_metadata.json").unwrap();
+    fresh.write_all(b"{\"partial\":true}").unwrap();
+    fresh.finish().unwrap();
+    staged.keep_partial("ERR_DISK_FULL", "x").unwrap();
+    assert_eq!(
+        names(&memory, Path::new("/out")),
+        vec!["trace.json", "trace_metadata.json", PARTIAL_MARKER]
+    );
+    assert_eq!(
+        memory.read(Path::new("/out/trace_metadata.json")).unwrap(),
+        b"{\"partial\":true}"
+    );
+}
+
+#[test]
+fn discarding_what_was_never_staged_is_enoent() {
+    let memory = MemoryFs::new();
+    let mut staged = StagedDir::create(Arc::new(memory.clone()), Path::new("/out")).unwrap();
+    let err = staged.discard("trace.json").unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
+    let file = staged.create_file("trace.json").unwrap();
+    file.finish().unwrap();
+    staged.discard("trace.json").unwrap();
+    let err = staged.discard("trace.json").unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOENT), "discarded twice");
+    staged.commit().unwrap();
+    assert_eq!(names(&memory, Path::new("/out")), Vec::<String>::new());
+}
+
+#[test]
+fn a_file_whose_discard_failed_is_never_placed_and_settles_absent() {
+    let (memory, fs) = faulty("fail=remove#1:EIO");
+    let mut staged = StagedDir::create(fs, Path::new("/out")).unwrap();
+    let data = staged.create_file("trace.json").unwrap();
+    data.finish().unwrap();
+    let mut half = staged.create_file("trace_metadata.json").unwrap();
+    half.write_all(b"{").unwrap();
+    drop(half);
+    let err = staged.discard("trace_metadata.json").unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EIO));
+    // Staging cannot be emptied, so the partial output falls back to absent.
+    let err = staged.keep_partial("ERR_DISK_FULL", "x").unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOTEMPTY), "{err}");
+    assert_eq!(memory.entry_kind(Path::new("/out")).unwrap(), None);
+}
+
+#[test]
 fn commit_refuses_an_unfinished_file() {
     let fs = MemoryFs::new();
     let mut staged = StagedDir::create(Arc::new(fs.clone()), Path::new("/out")).unwrap();
@@ -331,4 +393,38 @@ fn staged_handles_move_across_threads() {
     .unwrap();
     staged.commit().unwrap();
     assert_eq!(std::fs::read(dir.path().join("trace.json")).unwrap(), b"[]");
+}
+
+#[test]
+fn missing_ancestors_are_created_and_removed_again_when_absent() {
+    let fs = MemoryFs::new();
+    let shared: Arc<dyn FileSystem> = Arc::new(fs.clone());
+    fs.create_dir(Path::new("/base")).unwrap();
+    let target = Path::new("/base/runs/today/trace");
+
+    stage(Arc::clone(&shared), target)
+        .unwrap()
+        .commit()
+        .unwrap();
+    assert_eq!(
+        names(&fs, target),
+        sorted(FILES.iter().map(|(name, _)| *name).collect())
+    );
+
+    let other = Path::new("/base/more/nested/trace");
+    stage(Arc::clone(&shared), other).unwrap().abort().unwrap();
+    assert_eq!(
+        names(&fs, Path::new("/base")),
+        ["runs"],
+        "every directory the aborted output created is gone, the existing base stays"
+    );
+}
+
+#[test]
+fn an_ancestor_that_cannot_be_created_leaves_nothing_behind() {
+    let (memory, fs) = faulty("deny=mkdir:/base/a/b");
+    memory.create_dir(Path::new("/base")).unwrap();
+    let err = StagedDir::create(fs, Path::new("/base/a/b/trace")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EACCES));
+    assert_eq!(names(&memory, Path::new("/base")), Vec::<String>::new());
 }
