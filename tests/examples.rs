@@ -2,13 +2,13 @@
 //! a trace that runtime_tracing's readers load with calls and returns balanced
 //! per thread, while the program's stdout and exit status stay its own.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use codetracer_suite::{repo_path, repo_root};
-use runtime_tracing::{create_trace_reader, TraceEventsFileFormat, TraceLowLevelEvent};
+use harness::inspect::check_balance;
+use runtime_tracing::{create_trace_reader, TraceEventsFileFormat};
 
 /// The interpreter with the normal build: `CODETRACER_PYTHON`, else `.venv` (made by `./dev setup`).
 fn python() -> PathBuf {
@@ -41,36 +41,6 @@ fn examples() -> Vec<PathBuf> {
     paths.sort();
     assert!(paths.len() >= 5, "examples/ holds the starter programs");
     paths
-}
-
-/// Calls per thread; panics when a thread returns more than it called or ends unbalanced.
-fn balanced_calls(events: &[TraceLowLevelEvent]) -> HashMap<u64, i64> {
-    let mut depth: HashMap<u64, i64> = HashMap::new();
-    let mut calls: HashMap<u64, i64> = HashMap::new();
-    let mut thread = None;
-    for event in events {
-        match event {
-            TraceLowLevelEvent::ThreadStart(id) | TraceLowLevelEvent::ThreadSwitch(id) => {
-                thread = Some(id.0)
-            }
-            TraceLowLevelEvent::Call(_) => {
-                let id = thread.expect("a thread event precedes the first call");
-                *depth.entry(id).or_default() += 1;
-                *calls.entry(id).or_default() += 1;
-            }
-            TraceLowLevelEvent::Return(_) => {
-                let id = thread.expect("a thread event precedes the first return");
-                let level = depth.entry(id).or_default();
-                *level -= 1;
-                assert!(*level >= 0, "thread {id} returns more than it calls");
-            }
-            _ => {}
-        }
-    }
-    for (id, level) in &depth {
-        assert_eq!(*level, 0, "thread {id} ends with {level} open calls");
-    }
-    calls
 }
 
 fn record_and_check(example: &Path, format: &str, out: &Path) {
@@ -112,9 +82,10 @@ fn record_and_check(example: &Path, format: &str, out: &Path) {
     let events = create_trace_reader(kind)
         .load_trace_events(&out.join(file))
         .unwrap_or_else(|err| panic!("{name} ({format}): runtime_tracing cannot load it: {err}"));
-    let calls = balanced_calls(&events);
+    let balance = check_balance(&events)
+        .unwrap_or_else(|err| panic!("{name} ({format}): calls and returns do not balance: {err}"));
     assert!(
-        calls.values().sum::<i64>() > 1,
+        balance.calls > 1,
         "{name} ({format}): the program's own calls are recorded"
     );
     let metadata: serde_json::Value =
@@ -144,9 +115,9 @@ fn threads_example_records_one_timeline_per_thread() {
     let events = create_trace_reader(TraceEventsFileFormat::Json)
         .load_trace_events(&out.join("trace.json"))
         .unwrap();
-    let calls = balanced_calls(&events);
+    let balance = check_balance(&events).unwrap();
     assert!(
-        calls.len() >= 3,
-        "the main thread and the workers each have calls: {calls:?}"
+        balance.threads >= 4,
+        "the main thread and the three workers each have a timeline: {balance:?}"
     );
 }
