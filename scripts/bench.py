@@ -3,10 +3,12 @@
 Usage: .venv/bin/python scripts/bench.py [--repeat N] [--format json|binary] [--only TEXT]
 
 For every workload it prints the best-of-N wall time untraced and traced, the
-slowdown ratio, the peak RSS of the traced process, the number of recorded
-events, events per second and microseconds per recorded event (the traced time
-minus the untraced time, divided by the events). Ratios, not absolute seconds,
-are what to compare across machines.
+slowdown ratio, the highest peak RSS of the traced runs, the number of recorded
+events, the size of the events file, events per second and microseconds per
+recorded event (the traced time minus the untraced time, divided by the
+events), both in wall time and in CPU time (user + system, which a busy shared
+machine disturbs less). Ratios, not absolute seconds, are what to compare
+across machines.
 """
 
 from __future__ import annotations
@@ -72,15 +74,23 @@ WORKLOADS = {
 }
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Runs argv; returns (wall seconds, peak RSS in KiB)."""
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Runs argv; returns (wall seconds, CPU seconds, peak RSS in KiB)."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"bench: {' '.join(argv)} failed with status {status}")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def events_file_bytes(trace_dir: Path) -> int:
+    """Size of the events file (trace.json or trace.bin)."""
+    for name in ("trace.json", "trace.bin"):
+        if (trace_dir / name).exists():
+            return (trace_dir / name).stat().st_size
+    return 0
 
 
 def count_events(trace_dir: Path) -> int:
@@ -110,8 +120,10 @@ def main() -> None:
             script = work / "workload.py"
             script.write_text(textwrap.dedent(source))
             plain = [sys.executable, str(script)]
-            untraced = min(run_once(plain, env)[0] for _ in range(args.repeat))
-            best_traced, rss, events = float("inf"), 0, 0
+            untraced_runs = [run_once(plain, env) for _ in range(args.repeat)]
+            untraced = min(run[0] for run in untraced_runs)
+            untraced_cpu = min(run[1] for run in untraced_runs)
+            best_traced, best_cpu, rss, events, size = float("inf"), float("inf"), 0, 0, 0
             for _ in range(args.repeat):
                 out = work / "trace"
                 shutil.rmtree(out, ignore_errors=True)
@@ -119,26 +131,35 @@ def main() -> None:
                     sys.executable, "-m", "codetracer_python_recorder",
                     "--out-dir", str(out), "--format", args.format, str(script),
                 ]
-                elapsed, peak = run_once(traced_argv, env)
+                elapsed, cpu, peak = run_once(traced_argv, env)
+                best_cpu = min(best_cpu, cpu)
+                rss = max(rss, peak)
                 if elapsed < best_traced:
-                    best_traced, rss = elapsed, peak
+                    best_traced = elapsed
                     events = count_events(out) if args.format == "json" else 0
+                    size = events_file_bytes(out)
                 shutil.rmtree(out, ignore_errors=True)
             per_event_us = (best_traced - untraced) / events * 1e6 if events else float("nan")
+            per_event_cpu_us = (best_cpu - untraced_cpu) / events * 1e6 if events else float("nan")
             rate = events / best_traced if events else float("nan")
-            rows.append((name, untraced, best_traced, best_traced / untraced, rss / 1024, events, rate, per_event_us))
+            rows.append((
+                name, untraced, best_traced, best_traced / untraced, rss / 1024, events,
+                size / 2**20, rate, per_event_us, per_event_cpu_us,
+            ))
             print(f"bench: {name} done", file=sys.stderr)
 
     print(f"Python {sys.version.split()[0]}, format {args.format}, best of {args.repeat}")
     print()
-    print("| workload | untraced s | traced s | slowdown | peak RSS MiB | events | events/s | us/event |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name, untraced, traced, ratio, rss_mib, events, rate, per_event in rows:
+    print(
+        "| workload | untraced s | traced s | slowdown | peak RSS MiB | events | trace MiB "
+        "| events/s | us/event | CPU us/event |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, untraced, traced, ratio, rss_mib, events, size_mib, rate, per_event, per_cpu in rows:
         print(
             f"| {name} | {untraced:.3f} | {traced:.3f} | {ratio:.1f}x | {rss_mib:.0f} | "
-            f"{events:,} | {rate:,.0f} | {per_event:.2f} |"
+            f"{events:,} | {size_mib:,.0f} | {rate:,.0f} | {per_event:.2f} | {per_cpu:.2f} |"
         )
-
 
 if __name__ == "__main__":
     main()

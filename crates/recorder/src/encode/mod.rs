@@ -21,9 +21,17 @@
 //! `Struct` ends with a `Raw` `...` marker); a container met again while it is
 //! being encoded is a `Raw` `<recursion>`; strings are cut at
 //! [`Limits::max_string_bytes`]; one top-level value holds at most
-//! [`Limits::max_nodes`] values (further items are cut as above), which bounds
-//! the cost of a step whatever the locals hold. A value that cannot be read is an `Error` record.
+//! [`Limits::max_nodes`] values (further items are cut as above), and the
+//! locals of one line step share [`Limits::max_step_nodes`] values, each
+//! local an even share of what is left (scalars and strings are always
+//! exact), which bounds the cost of a step whatever the locals hold. A value
+//! that cannot be read is an `Error` record.
+//!
+//! Struct types are found by shape ([`shapes`]) without building an interning
+//! key per instance; [`json`] writes the per-step events without serde.
 
+pub mod json;
+mod shapes;
 mod types;
 
 use std::ffi::CStr;
@@ -39,6 +47,11 @@ use crate::writer::TraceWriter;
 
 pub use types::{type_name, Builtin, TypeCache};
 
+use shapes::ShapeCache;
+
+/// Default [`Limits::max_step_nodes`].
+const STEP_NODES: usize = 256;
+
 /// Size limits of one encoded value.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -51,6 +64,9 @@ pub struct Limits {
     /// Values (scalars and containers) encoded per top-level value; once spent,
     /// containers keep no further items.
     pub max_nodes: usize,
+    /// Values shared by all the locals of one line step (see
+    /// [`ValueEncoder::begin_step`]).
+    pub max_step_nodes: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +76,7 @@ impl Default for Limits {
             max_items: 32,
             max_string_bytes: 64 * 1024,
             max_nodes: 128,
+            max_step_nodes: STEP_NODES,
         }
     }
 }
@@ -73,6 +90,14 @@ pub struct ValueEncoder {
     active: Vec<usize>,
     /// Values left in the current top-level value's budget.
     budget: usize,
+    /// `Struct` type ids by class and shape.
+    shapes: ShapeCache,
+    /// Field names (borrowed `str` keys) of the instances being encoded, innermost last.
+    field_names: Vec<usize>,
+    /// Values left in the current step's budget.
+    step_left: usize,
+    /// Locals of the current step not encoded yet.
+    step_vars: usize,
 }
 
 impl ValueEncoder {
@@ -83,6 +108,10 @@ impl ValueEncoder {
             limits,
             active: Vec::new(),
             budget: limits.max_nodes,
+            shapes: ShapeCache::default(),
+            field_names: Vec::new(),
+            step_left: limits.max_step_nodes,
+            step_vars: 0,
         }
     }
 
@@ -100,6 +129,32 @@ impl ValueEncoder {
         self.active.clear();
         self.budget = self.limits.max_nodes;
         self.value(value, 0, writer)
+    }
+
+    /// Starts a line step that will encode `locals` values with
+    /// [`ValueEncoder::encode_local`]: they share [`Limits::max_step_nodes`].
+    pub fn begin_step(&mut self, locals: usize) {
+        self.step_left = self.limits.max_step_nodes;
+        self.step_vars = locals;
+    }
+
+    /// Encodes one local of the current step. Each local gets an even share of
+    /// what the step has left (at most [`Limits::max_nodes`], at least its own
+    /// value): scalars and strings are always exact, and a container that
+    /// gets no room for its items is still recorded, visibly cut.
+    pub fn encode_local(
+        &mut self,
+        value: &Bound<'_, PyAny>,
+        writer: &mut TraceWriter,
+    ) -> RecorderResult<ValueRecord> {
+        let share = (self.step_left / self.step_vars.max(1)).clamp(1, self.limits.max_nodes);
+        self.active.clear();
+        self.budget = share;
+        let record = self.value(value, 0, writer);
+        let used = (share - self.budget).max(1);
+        self.step_left = self.step_left.saturating_sub(used);
+        self.step_vars = self.step_vars.saturating_sub(1);
+        record
     }
 
     /// Encodes a tuple as a `Sequence` (how `*args` is recorded).
@@ -322,7 +377,7 @@ impl ValueEncoder {
         } else {
             let bytes =
                 std::slice::from_raw_parts(data.cast::<u8>(), usize::try_from(size).unwrap_or(0));
-            String::from_utf8_lossy(bytes).into_owned()
+            return utf8_prefix(bytes, self.limits.max_string_bytes);
         };
         cut_text(text, self.limits.max_string_bytes)
     }
@@ -364,7 +419,7 @@ impl ValueEncoder {
                 TypeKind::Seq,
                 writer,
             )?;
-            let mut elements = Vec::new();
+            let mut elements = Vec::with_capacity(self.capacity(ffi::PyList_GET_SIZE(ptr)));
             let mut index: ffi::Py_ssize_t = 0;
             while index < ffi::PyList_GET_SIZE(ptr) && self.room(elements.len()) {
                 let item = Bound::from_borrowed_ptr(py, ffi::PyList_GET_ITEM(ptr, index));
@@ -422,7 +477,7 @@ impl ValueEncoder {
     ) -> RecorderResult<(Vec<ValueRecord>, bool)> {
         let ptr = value.as_ptr();
         let len = ffi::PyTuple_GET_SIZE(ptr);
-        let mut elements = Vec::with_capacity(len.clamp(0, 8) as usize);
+        let mut elements = Vec::with_capacity(self.capacity(len) + 1);
         let mut index: ffi::Py_ssize_t = 0;
         while index < len && self.room(elements.len()) {
             let item = Bound::from_borrowed_ptr(value.py(), ffi::PyTuple_GET_ITEM(ptr, index));
@@ -442,7 +497,7 @@ impl ValueEncoder {
     ) -> RecorderResult<ValueRecord> {
         let py = value.py();
         let pair_type = self.types.builtin(Builtin::Pair, writer)?;
-        let mut elements = Vec::new();
+        let mut elements = Vec::with_capacity(self.capacity(ffi::PyDict_Size(value.as_ptr())));
         let mut pos: ffi::Py_ssize_t = 0;
         let mut key: *mut ffi::PyObject = std::ptr::null_mut();
         let mut item: *mut ffi::PyObject = std::ptr::null_mut();
@@ -485,7 +540,7 @@ impl ValueEncoder {
             ffi::PyErr_Clear();
             return self.error("set iteration failed".to_string(), writer);
         };
-        let mut elements = Vec::new();
+        let mut elements = Vec::with_capacity(self.capacity(ffi::PySet_Size(value.as_ptr())));
         let mut cut = false;
         loop {
             let Some(item) = Bound::from_owned_ptr_or_opt(py, ffi::PyIter_Next(iter.as_ptr()))
@@ -525,8 +580,25 @@ impl ValueEncoder {
         if ffi::PyDict_Check(dict.as_ptr()) == 0 {
             return self.opaque(value, tp, writer);
         }
-        let mut names = Vec::new();
-        let mut field_values = Vec::new();
+        let start = self.field_names.len();
+        let result = self.instance_fields(tp, &dict, start, depth, writer);
+        self.field_names.truncate(start);
+        result
+    }
+
+    /// The `Struct` of an instance's `__dict__`; its field names are pushed on
+    /// `field_names` from `start` (the caller truncates them).
+    unsafe fn instance_fields(
+        &mut self,
+        tp: *mut ffi::PyTypeObject,
+        dict: &Bound<'_, PyAny>,
+        start: usize,
+        depth: usize,
+        writer: &mut TraceWriter,
+    ) -> RecorderResult<ValueRecord> {
+        let py = dict.py();
+        let size = usize::try_from(ffi::PyDict_Size(dict.as_ptr())).unwrap_or(0);
+        let mut field_values = Vec::with_capacity(size.min(self.limits.max_items + 1));
         let mut pos: ffi::Py_ssize_t = 0;
         let mut key: *mut ffi::PyObject = std::ptr::null_mut();
         let mut item: *mut ffi::PyObject = std::ptr::null_mut();
@@ -539,31 +611,49 @@ impl ValueEncoder {
                 cut = true;
                 break;
             }
-            let key = Bound::from_borrowed_ptr(py, key);
+            self.field_names.push(key as usize);
             let item = Bound::from_borrowed_ptr(py, item);
-            names.push(self.text(&key));
             field_values.push(self.value(&item, depth + 1, writer)?);
         }
         if cut {
-            names.push("...".to_string());
             field_values.push(self.truncated(writer)?);
+        }
+        let field_types: Vec<runtime_tracing::TypeId> =
+            field_values.iter().map(record_type_id).collect();
+        let names = &self.field_names[start..];
+        if let Some(type_id) = self.shapes.get(tp, names, &field_types, cut) {
+            return Ok(ValueRecord::Struct {
+                field_values,
+                type_id,
+            });
         }
         let class = self.types.name(py, tp).to_string();
         let mut key = class.clone();
-        let mut fields = Vec::with_capacity(names.len());
-        for (name, field) in names.into_iter().zip(&field_values) {
-            let type_id = record_type_id(field);
+        let mut fields = Vec::with_capacity(field_types.len());
+        let mut texts: Vec<String> = names
+            .iter()
+            .map(|name| self.text(&Bound::from_borrowed_ptr(py, *name as *mut ffi::PyObject)))
+            .collect();
+        if cut {
+            texts.push("...".to_string());
+        }
+        for (name, type_id) in texts.into_iter().zip(&field_types) {
             key.push('\u{0}');
             key.push_str(&name);
             key.push(':');
             key.push_str(&type_id.0.to_string());
-            fields.push(FieldTypeRecord { name, type_id });
+            fields.push(FieldTypeRecord {
+                name,
+                type_id: *type_id,
+            });
         }
         let type_id = writer.ensure_type(&key, || TypeRecord {
             kind: TypeKind::Struct,
             lang_type: class,
             specific_info: TypeSpecificInfo::Struct { fields },
         })?;
+        let names = &self.field_names[start..];
+        self.shapes.insert(py, tp, names, field_types, cut, type_id);
         Ok(ValueRecord::Struct {
             field_values,
             type_id,
@@ -604,6 +694,14 @@ impl ValueEncoder {
             format!("<{} object>", self.types.name(py, tp))
         };
         Ok(ValueRecord::Raw { r, type_id })
+    }
+
+    /// How many items a container of `len` items will keep at most.
+    fn capacity(&self, len: ffi::Py_ssize_t) -> usize {
+        usize::try_from(len)
+            .unwrap_or(0)
+            .min(self.limits.max_items)
+            .min(self.budget)
     }
 
     /// Whether a container holding `kept` items may take one more.
@@ -746,6 +844,20 @@ unsafe fn escaped_text(value: &Bound<'_, PyAny>) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The first `max` bytes (at most, on a character boundary) of UTF-8 `bytes`
+/// as a `String`, copying only what is kept.
+fn utf8_prefix(bytes: &[u8], max: usize) -> String {
+    let mut end = bytes.len().min(max);
+    // A UTF-8 continuation byte is 0b10xx_xxxx: step back to a character start.
+    while end < bytes.len() && end > 0 && bytes[end] & 0xC0 == 0x80 {
+        end -= 1;
+    }
+    match std::str::from_utf8(&bytes[..end]) {
+        Ok(text) => text.to_owned(),
+        Err(_) => cut_text(String::from_utf8_lossy(&bytes[..end]).into_owned(), max),
+    }
+}
+
 /// Cuts `text` to at most `max` bytes on a character boundary.
 fn cut_text(mut text: String, max: usize) -> String {
     if text.len() > max {
@@ -760,7 +872,7 @@ fn cut_text(mut text: String, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{cut_text, hex_to_bytes};
+    use super::{cut_text, hex_to_bytes, utf8_prefix};
 
     #[test]
     fn hex_digits_become_big_endian_bytes() {
@@ -776,5 +888,9 @@ mod tests {
     fn text_is_cut_on_char_boundaries() {
         assert_eq!(cut_text("héllo".to_string(), 2), "h");
         assert_eq!(cut_text("abc".to_string(), 10), "abc");
+        assert_eq!(utf8_prefix("héllo".as_bytes(), 2), "h");
+        assert_eq!(utf8_prefix("héllo".as_bytes(), 3), "hé");
+        assert_eq!(utf8_prefix("abc".as_bytes(), 10), "abc");
+        assert_eq!(utf8_prefix("€".as_bytes(), 2), "");
     }
 }

@@ -137,7 +137,7 @@ impl JsonSink {
             self.buf.extend_from_slice(b",\n");
         }
         self.first = false;
-        serde_json::to_writer(&mut self.buf, event).map_err(io::Error::other)?;
+        crate::encode::json::write_event(&mut self.buf, event).map_err(io::Error::other)?;
         if self.buf.len() >= CHUNK_SIZE {
             self.flush()?;
         }

@@ -208,6 +208,10 @@ impl RuntimeTracer {
         let mut pos: ffi::Py_ssize_t = 0;
         let mut key: *mut ffi::PyObject = std::ptr::null_mut();
         let mut item: *mut ffi::PyObject = std::ptr::null_mut();
+        // SAFETY: `locals` is a live dict.
+        let count = unsafe { ffi::PyDict_Size(locals.as_ptr()) };
+        self.encoder
+            .begin_step(usize::try_from(count).unwrap_or_default());
         // SAFETY: PyDict_Next over a dict we hold; key and value are borrowed and
         // immediately turned into owned references.
         while unsafe { ffi::PyDict_Next(locals.as_ptr(), &mut pos, &mut key, &mut item) } != 0 {
@@ -230,7 +234,7 @@ impl RuntimeTracer {
                 }
                 None => self.writer.ensure_variable(&name_text(&name))?,
             };
-            let value = self.encoder.encode(&value, &mut self.writer)?;
+            let value = self.encoder.encode_local(&value, &mut self.writer)?;
             self.writer
                 .emit(&TraceLowLevelEvent::Value(FullValueRecord {
                     variable_id,

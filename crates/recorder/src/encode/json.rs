@@ -1,0 +1,243 @@
+//! A direct JSON serialiser for the events written at every step (`Step`,
+//! `Value`, `Call`, `Return`), byte for byte what `serde_json::to_writer`
+//! writes for them, without serde's per-field machinery: object keys are
+//! constant byte strings, numbers are formatted in place and only string
+//! values are scanned for escapes. Every other event (and the rare value kinds
+//! `Float`, `BigInt`, `Variant`, `Reference`, `Cell`) goes through
+//! `serde_json` itself.
+//!
+//! `tests/encoding_limits.rs` checks the equivalence on every value kind.
+
+use runtime_tracing::{FullValueRecord, TraceLowLevelEvent, ValueRecord};
+
+/// Appends the JSON text of `event` to `out` (no separator, no newline).
+pub fn write_event(out: &mut Vec<u8>, event: &TraceLowLevelEvent) -> serde_json::Result<()> {
+    match event {
+        TraceLowLevelEvent::Step(step) => {
+            out.extend_from_slice(b"{\"Step\":{\"path_id\":");
+            write_u64(out, step.path_id.0 as u64);
+            out.extend_from_slice(b",\"line\":");
+            write_i64(out, step.line.0);
+            out.extend_from_slice(b"}}");
+        }
+        TraceLowLevelEvent::Value(value) => {
+            out.extend_from_slice(b"{\"Value\":");
+            write_full_value(out, value)?;
+            out.push(b'}');
+        }
+        TraceLowLevelEvent::Call(call) => {
+            out.extend_from_slice(b"{\"Call\":{\"function_id\":");
+            write_u64(out, call.function_id.0 as u64);
+            out.extend_from_slice(b",\"args\":[");
+            for (index, arg) in call.args.iter().enumerate() {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_full_value(out, arg)?;
+            }
+            out.extend_from_slice(b"]}}");
+        }
+        TraceLowLevelEvent::Return(ret) => {
+            out.extend_from_slice(b"{\"Return\":{\"return_value\":");
+            write_value(out, &ret.return_value)?;
+            out.extend_from_slice(b"}}");
+        }
+        other => serde_json::to_writer(&mut *out, other)?,
+    }
+    Ok(())
+}
+
+fn write_full_value(out: &mut Vec<u8>, value: &FullValueRecord) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"variable_id\":");
+    write_u64(out, value.variable_id.0 as u64);
+    out.extend_from_slice(b",\"value\":");
+    write_value(out, &value.value)?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// Appends the JSON text of one value (`{"kind":...}`).
+pub fn write_value(out: &mut Vec<u8>, value: &ValueRecord) -> serde_json::Result<()> {
+    match value {
+        ValueRecord::Int { i, type_id } => {
+            out.extend_from_slice(b"{\"kind\":\"Int\",\"i\":");
+            write_i64(out, *i);
+            end_with_type(out, type_id.0);
+        }
+        ValueRecord::Bool { b, type_id } => {
+            out.extend_from_slice(if *b {
+                b"{\"kind\":\"Bool\",\"b\":true"
+            } else {
+                b"{\"kind\":\"Bool\",\"b\":false"
+            });
+            end_with_type(out, type_id.0);
+        }
+        ValueRecord::String { text, type_id } => {
+            out.extend_from_slice(b"{\"kind\":\"String\",\"text\":");
+            write_str(out, text);
+            end_with_type(out, type_id.0);
+        }
+        ValueRecord::Raw { r, type_id } => {
+            out.extend_from_slice(b"{\"kind\":\"Raw\",\"r\":");
+            write_str(out, r);
+            end_with_type(out, type_id.0);
+        }
+        ValueRecord::Error { msg, type_id } => {
+            out.extend_from_slice(b"{\"kind\":\"Error\",\"msg\":");
+            write_str(out, msg);
+            end_with_type(out, type_id.0);
+        }
+        ValueRecord::None { type_id } => {
+            out.extend_from_slice(b"{\"kind\":\"None\"");
+            end_with_type(out, type_id.0);
+        }
+        ValueRecord::Sequence {
+            elements,
+            is_slice,
+            type_id,
+        } => {
+            out.extend_from_slice(b"{\"kind\":\"Sequence\",\"elements\":");
+            write_values(out, elements)?;
+            out.extend_from_slice(if *is_slice {
+                b",\"is_slice\":true"
+            } else {
+                b",\"is_slice\":false"
+            });
+            end_with_type(out, type_id.0);
+        }
+        ValueRecord::Tuple { elements, type_id } => {
+            out.extend_from_slice(b"{\"kind\":\"Tuple\",\"elements\":");
+            write_values(out, elements)?;
+            end_with_type(out, type_id.0);
+        }
+        ValueRecord::Struct {
+            field_values,
+            type_id,
+        } => {
+            out.extend_from_slice(b"{\"kind\":\"Struct\",\"field_values\":");
+            write_values(out, field_values)?;
+            end_with_type(out, type_id.0);
+        }
+        other => serde_json::to_writer(&mut *out, other)?,
+    }
+    Ok(())
+}
+
+fn write_values(out: &mut Vec<u8>, values: &[ValueRecord]) -> serde_json::Result<()> {
+    out.push(b'[');
+    for (index, value) in values.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write_value(out, value)?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// `,"type_id":N}`.
+fn end_with_type(out: &mut Vec<u8>, type_id: usize) {
+    out.extend_from_slice(b",\"type_id\":");
+    write_u64(out, type_id as u64);
+    out.push(b'}');
+}
+
+fn write_i64(out: &mut Vec<u8>, value: i64) {
+    if value < 0 {
+        out.push(b'-');
+    }
+    write_u64(out, value.unsigned_abs());
+}
+
+fn write_u64(out: &mut Vec<u8>, mut value: u64) {
+    if value < 10 {
+        // `value` is a single digit.
+        out.push(b'0' + value as u8);
+        return;
+    }
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        // `value % 10` is below 10, so the cast keeps every bit.
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[start..]);
+}
+
+/// What `serde_json` writes for each byte: 0 none, `u` as `\u00XX`, else `\<c>`.
+const ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = b'u';
+        byte += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0A] = b'n';
+    table[0x0C] = b'f';
+    table[0x0D] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// A JSON string literal with `serde_json`'s escapes.
+fn write_str(out: &mut Vec<u8>, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut run = 0;
+    for (index, &byte) in bytes.iter().enumerate() {
+        let escape = ESCAPE[byte as usize];
+        if escape == 0 {
+            continue;
+        }
+        out.extend_from_slice(&bytes[run..index]);
+        run = index + 1;
+        if escape == b'u' {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(byte >> 4) as usize]);
+            out.push(HEX[(byte & 0x0F) as usize]);
+        } else {
+            out.push(b'\\');
+            out.push(escape);
+        }
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{write_i64, write_str};
+
+    fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        f(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn integers_and_strings_match_serde_json() {
+        for value in [0, 7, -1, 10, i64::MIN, i64::MAX, -1_000_000_007] {
+            assert_eq!(text(|out| write_i64(out, value)), value.to_string());
+        }
+        for value in [
+            "",
+            "plain",
+            "q\"b\\s",
+            "\n\t\r\u{8}\u{c}\u{1}\u{1f}\u{7f}",
+            "héllo €",
+        ] {
+            let expected = serde_json::to_string(value).unwrap_or_default();
+            assert_eq!(text(|out| write_str(out, value)), expected);
+        }
+    }
+}
