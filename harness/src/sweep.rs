@@ -69,6 +69,24 @@ impl SweepReport {
     }
 }
 
+/// The cases whose sweeps differ, in order. A sweep drops a case's faults and
+/// expectations, so cases with the same program (timeout aside), policy and
+/// errno sweep identically: only the first of them is kept.
+pub fn distinct_sweeps<'a>(cases: impl IntoIterator<Item = &'a Case>) -> Vec<&'a Case> {
+    let mut seen = std::collections::HashSet::new();
+    cases
+        .into_iter()
+        .filter(|case| {
+            let mut program = case.program.clone();
+            program.timeout = std::time::Duration::ZERO;
+            seen.insert(format!(
+                "{program:?}|{:?}|{}",
+                case.policy, case.sweep.errno
+            ))
+        })
+        .collect()
+}
+
 fn without_faults(case: &Case) -> Case {
     let mut clean = case.clone();
     clean.faults = Faults::default();
@@ -404,4 +422,50 @@ pub fn table(report: &SweepReport) -> String {
         }
     );
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::distinct_sweeps;
+    use crate::scenario;
+
+    #[test]
+    fn cases_differing_only_in_faults_and_expectations_share_one_sweep() {
+        let text = r#"
+[program]
+source = "print('hi')"
+[policy]
+json_errors = true
+[expect]
+exit_code = 10
+trace = "absent"
+[[case]]
+name = "quota"
+faults.faultfs_plan = "quota=10"
+policy.on_recorder_error = "abort"
+[[case]]
+name = "writer"
+program.timeout_ms = 9000
+faults.failpoints = { "recorder::writer" = "return(EIO)" }
+policy.on_recorder_error = "abort"
+[[case]]
+name = "disable"
+policy.on_recorder_error = "disable"
+[[case]]
+name = "eio"
+policy.on_recorder_error = "abort"
+sweep.errno = "EIO"
+"#;
+        let file = match scenario::parse(Path::new("scenarios/x.toml"), text) {
+            Ok(file) => file,
+            Err(error) => panic!("{error}"),
+        };
+        let ids: Vec<&str> = distinct_sweeps(&file.cases)
+            .into_iter()
+            .map(|case| case.id.as_str())
+            .collect();
+        assert_eq!(ids, ["x::quota", "x::disable", "x::eio"]);
+    }
 }

@@ -1,7 +1,8 @@
 //! Every case of every file in `scenarios/` as its own test, so nextest's
 //! parallelism, retries, JUnit output and `--partition` apply to scenarios;
-//! plus a `sweep::<case>` test for each case whose file sets
-//! `[sweep] in_tests = true`.
+//! plus a `sweep::<case>` test for each case with `[sweep] in_tests = true`
+//! (one per distinct program, policy and errno: cases differing only in
+//! faults and expectations sweep identically).
 //!
 //! Active only with the `failure-fixtures` feature (the scenarios need fail
 //! points compiled into the recorder); without it the binary lists a single
@@ -36,9 +37,9 @@ fn trials() -> Vec<Trial> {
     match scenario::load_all(&[root.join("scenarios")]) {
         Ok(files) => {
             let cases: Vec<_> = files.into_iter().flat_map(|file| file.cases).collect();
-            let sweeps: Vec<Trial> = cases
-                .iter()
-                .filter(|case| case.sweep.in_tests)
+            let swept = cases.iter().filter(|case| case.sweep.in_tests);
+            let sweeps: Vec<Trial> = harness::sweep::distinct_sweeps(swept)
+                .into_iter()
                 .cloned()
                 .map(|case| Trial::test(format!("sweep::{}", case.id), move || sweep_case(&case)))
                 .collect();

@@ -55,6 +55,10 @@ def test_abort_at_start_exits_with_the_kind_code_before_the_program_runs(tmp_pat
     result = run_cli(["--codetracer-json-errors", "--out-dir", str(unusable_out_dir(tmp_path)), str(program)])
     trailer = only_trailer(result)
     assert trailer["error_kind"] == "Environment"
+    # One code for "the output directory cannot be created"; the precise cause in the context.
+    assert trailer["error_code"] == "ERR_TRACE_DIR_CREATE_FAILED", trailer
+    assert trailer["context"]["cause"] == "ERR_IO", trailer
+    assert trailer["context"]["errno"] == "20", trailer  # ENOTDIR: the parent is a file
     assert result.returncode == EXIT["Environment"], result.describe()
     assert result.stdout == ""
     assert "recorder error" in result.stderr
@@ -68,7 +72,7 @@ def test_disable_at_start_runs_the_program_untraced_with_one_warning(tmp_path, p
     assert result.stdout == PROGRAM_STDOUT
     warnings = [line for line in result.logs() if line["level"] == "WARN"]
     assert len(warnings) == 1, result.stderr
-    assert warnings[0]["error_code"]
+    assert warnings[0]["error_code"] == "ERR_TRACE_DIR_CREATE_FAILED", warnings
 
 
 def test_api_start_failure_raises_under_abort_and_returns_under_disable(tmp_path):
@@ -79,10 +83,10 @@ try:
     r.start({str(out)!r})
     print("started", r.is_tracing())
 except r.RecorderError as error:
-    print("raised", error.kind)
+    print("raised", error.kind, error.code, error.context["cause"])
 r.stop()
 """
-    assert run(["-c", code]).stdout == "raised Environment\n"
+    assert run(["-c", code]).stdout == "raised Environment ERR_TRACE_DIR_CREATE_FAILED ERR_IO\n"
     disabled = run(["-c", code], env=clean_env(CODETRACER_ON_RECORDER_ERROR="disable"))
     assert disabled.stdout == "started False\n", disabled.describe()
 

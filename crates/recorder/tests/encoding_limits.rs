@@ -161,10 +161,8 @@ fn last_step_locals(events: &[TraceLowLevelEvent]) -> Vec<(String, ValueRecord)>
     let mut last = Vec::new();
     for event in events {
         match event {
-            TraceLowLevelEvent::Step(_) => {
-                if !current.is_empty() {
-                    last = std::mem::take(&mut current);
-                }
+            TraceLowLevelEvent::Step(_) if !current.is_empty() => {
+                last = std::mem::take(&mut current);
             }
             TraceLowLevelEvent::Value(value) => {
                 current.push((names[value.variable_id.0].clone(), value.value.clone()))

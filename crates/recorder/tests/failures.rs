@@ -141,19 +141,44 @@ fn under_disable_a_failure_is_a_warning_and_the_program_runs_on() {
     assert!(!dir.exists());
 }
 
-#[test]
-fn a_directory_that_cannot_be_created_writes_nothing() {
+/// Starts recording into `<tmp>/trace` under `plan` (this test process's
+/// faultfs plan); the start must fail with `ERR_TRACE_DIR_CREATE_FAILED`
+/// carrying the precise cause and errno, and leave nothing behind.
+fn assert_dir_create_failed(plan: &str, cause: &str, errno: i32) {
     let root = tempfile::tempdir().expect("tempdir");
     let dir = root.path().join("trace");
-    std::env::set_var("CODETRACER_FAULTFS_PLAN", "deny=mkdir:**/trace");
+    std::env::set_var("CODETRACER_FAULTFS_PLAN", plan);
+    set_policy(OnRecorderError::Abort, false);
     Python::attach(|py| {
         let error =
-            session::start(py, dir.to_str().expect("path"), "json", None).expect_err("denied");
-        assert_eq!(error.code(), ErrorCode::PermissionDenied);
+            session::start(py, dir.to_str().expect("path"), "json", None).expect_err("refused");
+        assert_eq!(error.code(), ErrorCode::TraceDirCreateFailed, "{error}");
+        assert_eq!(error.kind().exit_code(), 10);
+        assert_eq!(error.context_value("cause"), Some(cause), "{error}");
+        assert_eq!(
+            error.context_value("errno"),
+            Some(errno.to_string().as_str()),
+            "{error}"
+        );
         assert!(!session::is_tracing());
         session::stop(py).expect("nothing to stop");
     });
     assert!(!dir.exists());
+}
+
+#[test]
+fn a_directory_that_cannot_be_created_writes_nothing() {
+    assert_dir_create_failed("deny=mkdir:**/trace", "ERR_PERMISSION_DENIED", libc::EACCES);
+}
+
+#[test]
+fn a_full_disk_when_creating_the_directory_is_a_directory_creation_failure() {
+    assert_dir_create_failed("fail=mkdir#1:ENOSPC", "ERR_DISK_FULL", libc::ENOSPC);
+}
+
+#[test]
+fn a_staging_directory_that_cannot_be_created_is_a_directory_creation_failure() {
+    assert_dir_create_failed("fail=mkdir#2:EROFS", "ERR_PERMISSION_DENIED", libc::EROFS);
 }
 
 #[test]

@@ -236,10 +236,21 @@ fn inspect_partial(dir: &Path, present: &[&str]) -> Result<Observed, String> {
         if recorder
             .and_then(|r| r.get("partial"))
             .and_then(Value::as_bool)
-            == Some(false)
+            != Some(true)
         {
-            return Err(format!("{METADATA} says not partial next to {PARTIAL}"));
+            return Err(format!("{METADATA} does not say partial next to {PARTIAL}"));
         }
+        let metadata_reason = recorder
+            .and_then(|r| r.get("partial_reason"))
+            .and_then(Value::as_str);
+        if metadata_reason != Some(reason.as_str()) {
+            return Err(format!(
+                "{METADATA} gives partial_reason {metadata_reason:?} but {PARTIAL} says {reason:?}"
+            ));
+        }
+    }
+    if present.contains(&PATHS) && !read_json(dir, PATHS)?.is_array() {
+        return Err(format!("{PATHS} is not a JSON array"));
     }
     let events = if present.contains(&EVENTS_JSON) {
         load_partial_json(&dir.join(EVENTS_JSON))?.len()
@@ -389,6 +400,59 @@ mod tests {
                 reason: "ERR_DISK_FULL".to_string(),
                 events: 2
             })
+        );
+        Ok(())
+    }
+
+    fn partial_marker(dir: &Path) {
+        write(
+            dir,
+            PARTIAL,
+            r#"{"partial":true,"reason":"ERR_DISK_FULL","message":"no space"}"#,
+        );
+        write(dir, EVENTS_JSON, "[\n{\"Path\":\"/p.py\"},\n");
+    }
+
+    #[test]
+    fn partial_side_files_must_be_whole_and_agree_with_the_marker() -> std::io::Result<()> {
+        let cases = [
+            (METADATA, "", "not valid JSON"),
+            (
+                METADATA,
+                r#"{"recorder":{"partial":false,"partial_reason":null}}"#,
+                "does not say partial",
+            ),
+            (
+                METADATA,
+                r#"{"recorder":{"partial":true,"partial_reason":"ERR_IO"}}"#,
+                "partial_reason",
+            ),
+            (PATHS, "[\"/p.p", "not valid JSON"),
+        ];
+        for (name, text, expected) in cases {
+            let work = tempfile::tempdir()?;
+            let trace = work.path().join("trace");
+            fs::create_dir(&trace)?;
+            partial_marker(&trace);
+            write(&trace, name, text);
+            let why = inspect(&trace, work.path()).state.err().unwrap_or_default();
+            assert!(why.contains(expected), "{name} {text:?}: {why}");
+        }
+        let work = tempfile::tempdir()?;
+        let trace = work.path().join("trace");
+        fs::create_dir(&trace)?;
+        partial_marker(&trace);
+        write(
+            &trace,
+            METADATA,
+            r#"{"recorder":{"partial":true,"partial_reason":"ERR_DISK_FULL"}}"#,
+        );
+        write(&trace, PATHS, r#"["/p.py"]"#);
+        let report = inspect(&trace, work.path());
+        assert_eq!(
+            report.state.as_ref().map(Observed::state),
+            Ok(TraceState::Partial),
+            "{report:?}"
         );
         Ok(())
     }

@@ -56,9 +56,13 @@ pub fn preflight(py: Python<'_>, path: &str, format: &str) -> RecorderResult<Pre
     Ok(Preflight { dir, format, fs })
 }
 
-/// The output path must be missing or an empty directory.
+/// The output path must be missing or an empty directory. A path that cannot
+/// even be looked up (a parent is a file, or not searchable) is a directory
+/// that cannot be created.
 fn check_target(fs: &dyn FileSystem, dir: &Path) -> RecorderResult<()> {
-    let kind = fs.entry_kind(dir).io_context("stat", dir)?;
+    let kind = fs
+        .entry_kind(dir)
+        .map_err(|err| dir_create_failed(err, "stat", dir))?;
     match kind {
         None => Ok(()),
         Some(EntryKind::Dir) => {
@@ -81,29 +85,32 @@ fn check_target(fs: &dyn FileSystem, dir: &Path) -> RecorderResult<()> {
     }
 }
 
-/// Creates the trace directory (when missing) and its staging directory.
-/// Disk-full and permission errors keep their codes; anything else is
-/// `ERR_TRACE_DIR_CREATE_FAILED`.
+/// Creates the trace directory (and missing parents) and its staging directory.
+/// Any failure is `ERR_TRACE_DIR_CREATE_FAILED` (Environment): a script
+/// branching on codes sees one code for "the output directory cannot be
+/// created", as in 0.3; the precise I/O code (`ERR_PERMISSION_DENIED`,
+/// `ERR_DISK_FULL`, ...) is in the context as `cause`, next to `errno`.
 pub fn stage(preflight: &Preflight) -> RecorderResult<StagedDir> {
-    StagedDir::create(Arc::clone(&preflight.fs), &preflight.dir).map_err(|err| {
-        let error = RecorderError::io(err, "create trace directory", &preflight.dir);
-        if error.code() == ErrorCode::Io {
-            let message = format!(
-                "cannot create trace directory {}: {}",
-                preflight.dir.display(),
-                error.message()
-            );
-            RecorderError::new(
-                ErrorKind::Environment,
-                ErrorCode::TraceDirCreateFailed,
-                message,
-            )
-            .with_context("path", preflight.dir.display())
-            .with_source(error)
-        } else {
-            error
-        }
-    })
+    StagedDir::create(Arc::clone(&preflight.fs), &preflight.dir)
+        .map_err(|err| dir_create_failed(err, "mkdir", &preflight.dir))
+}
+
+/// `ERR_TRACE_DIR_CREATE_FAILED` for `err`, keeping its precise code as `cause`.
+fn dir_create_failed(err: std::io::Error, operation: &str, dir: &Path) -> RecorderError {
+    let reason = err.to_string();
+    let cause = RecorderError::io(err, operation, dir);
+    let mut error = RecorderError::new(
+        ErrorKind::Environment,
+        ErrorCode::TraceDirCreateFailed,
+        format!("cannot create trace directory {}: {reason}", dir.display()),
+    )
+    .with_context("path", dir.display())
+    .with_context("operation", operation)
+    .with_context("cause", cause.code().as_str());
+    if let Some(errno) = cause.context_value("errno") {
+        error.set_context("errno", errno);
+    }
+    error.with_source(cause)
 }
 
 /// The tracer configuration: program and arguments from `sys.argv`, the

@@ -43,6 +43,14 @@ pub struct TraceWriter {
     types: HashMap<String, TypeId>,
     variables: HashMap<String, VariableId>,
     events: u64,
+    /// Side files whose bytes are complete (written and fsynced) in staging.
+    finished_side_files: Vec<&'static str>,
+    /// A failed `StagedDir::commit` already rolled the output back to absent.
+    rolled_back: bool,
+    /// A hand-off to the events file failed: its bytes have a gap.
+    events_broken: bool,
+    /// The events file was terminated, flushed and fsynced.
+    events_closed: bool,
 }
 
 impl TraceWriter {
@@ -71,6 +79,10 @@ impl TraceWriter {
             types: HashMap::new(),
             variables: HashMap::new(),
             events: 0,
+            finished_side_files: Vec::new(),
+            rolled_back: false,
+            events_broken: false,
+            events_closed: false,
         };
         writer.ensure_type_id(TypeKind::None, "None")?;
         let path_id = writer.ensure_path(program)?;
@@ -107,6 +119,7 @@ impl TraceWriter {
                 Ok(())
             }
             Err(err) => {
+                self.events_broken = true;
                 let path = sink.path().to_path_buf();
                 Err(RecorderError::io(err, "write", &path))
             }
@@ -125,6 +138,7 @@ impl TraceWriter {
     pub fn flush(&mut self) -> RecorderResult<()> {
         if let Some(sink) = self.sink.as_mut() {
             if let Err(err) = sink.flush() {
+                self.events_broken = true;
                 let path = sink.path().to_path_buf();
                 return Err(RecorderError::io(err, "write", &path));
             }
@@ -222,12 +236,23 @@ impl TraceWriter {
             ));
         };
         let target = staged.target().to_path_buf();
-        staged.commit().io_context("commit", &target)
+        let committed = staged.commit().io_context("commit", &target);
+        self.rolled_back = committed.is_err();
+        committed
     }
 
     /// Settles the output after `error`: marked partial (with the events written
     /// so far, the array closed when the file still accepts writes, and the
     /// side files) when `keep_partial`, else absent.
+    ///
+    /// A partial output never carries a file under its final name that cannot
+    /// be read or that claims completeness: a binary events file whose stream
+    /// broke is left out; `trace_paths.json` is kept only when it was finished
+    /// (else written again); `trace_metadata.json` is always written again,
+    /// saying `partial` with `error`'s code; a side file that cannot be
+    /// written is discarded (left out of the partial trace). When a failed
+    /// commit already rolled the output back to absent, keeping it partial is
+    /// impossible: that is an error saying so.
     pub fn settle_failed(
         &mut self,
         error: &RecorderError,
@@ -235,6 +260,12 @@ impl TraceWriter {
         info: &TraceMetadataInfo,
     ) -> RecorderResult<()> {
         let Some(staged) = self.staged.take() else {
+            if keep_partial && self.rolled_back {
+                return Err(enverr!(
+                    ErrorCode::TraceIncomplete,
+                    "the failed commit already removed the staged trace; nothing is kept"
+                ));
+            }
             return Ok(());
         };
         let target = staged.target().to_path_buf();
@@ -243,10 +274,14 @@ impl TraceWriter {
             return staged.abort().io_context("remove", &target);
         }
         // Best effort: whatever still fits makes the partial trace more useful.
-        let _ = self.close_events();
         self.staged = Some(staged);
-        let _ = self.write_paths();
-        let _ = self.write_metadata(info);
+        self.close_partial_events();
+        if !self.finished_side_files.contains(&PATHS_FILE) {
+            let _ = self.replace_paths();
+        }
+        let mut partial = info.clone();
+        partial.partial_reason = Some(error.code().as_str().to_string());
+        let _ = self.replace_metadata(&partial);
         let Some(staged) = self.staged.take() else {
             return Ok(());
         };
@@ -260,7 +295,25 @@ impl TraceWriter {
             return Ok(());
         };
         let path = sink.path().to_path_buf();
-        sink.finish().io_context("write", &path)
+        let closed = sink.finish().io_context("write", &path);
+        self.events_closed = closed.is_ok();
+        self.events_broken |= closed.is_err();
+        closed
+    }
+
+    /// Closes the events file of a trace about to be kept partial. A JSON file
+    /// is kept as it is (its reader stops at the last complete line); a binary
+    /// file is kept only when its zstd stream was closed without a gap, since
+    /// a broken stream reads as nothing: otherwise it is discarded.
+    fn close_partial_events(&mut self) {
+        if self.format == TraceFormat::Binary && self.events_broken {
+            self.sink = None;
+        } else {
+            let _ = self.close_events();
+        }
+        if self.format == TraceFormat::Binary && (self.events_broken || !self.events_closed) {
+            let _ = self.discard(self.format.events_file());
+        }
     }
 
     fn write_side_files(&mut self, info: &TraceMetadataInfo) -> RecorderResult<()> {
@@ -269,19 +322,64 @@ impl TraceWriter {
     }
 
     fn write_paths(&mut self) -> RecorderResult<()> {
-        let paths = serde_json::to_vec(&self.path_list)
-            .map_err(|err| bug!(ErrorCode::Io, "cannot serialise the trace paths: {err}"))?;
+        let paths = self.paths_json()?;
         self.write_small_file(PATHS_FILE, &paths)
     }
 
     fn write_metadata(&mut self, info: &TraceMetadataInfo) -> RecorderResult<()> {
-        let metadata = info
-            .to_json(self.format)
-            .map_err(|err| bug!(ErrorCode::Io, "cannot serialise the trace metadata: {err}"))?;
+        let metadata = self.metadata_json(info)?;
         self.write_small_file(METADATA_FILE, &metadata)
     }
 
-    fn write_small_file(&mut self, name: &str, bytes: &[u8]) -> RecorderResult<()> {
+    fn replace_paths(&mut self) -> RecorderResult<()> {
+        let paths = self.paths_json()?;
+        self.replace_small_file(PATHS_FILE, &paths)
+    }
+
+    fn replace_metadata(&mut self, info: &TraceMetadataInfo) -> RecorderResult<()> {
+        let metadata = self.metadata_json(info)?;
+        self.replace_small_file(METADATA_FILE, &metadata)
+    }
+
+    fn paths_json(&self) -> RecorderResult<Vec<u8>> {
+        serde_json::to_vec(&self.path_list)
+            .map_err(|err| bug!(ErrorCode::Io, "cannot serialise the trace paths: {err}"))
+    }
+
+    fn metadata_json(&self, info: &TraceMetadataInfo) -> RecorderResult<Vec<u8>> {
+        info.to_json(self.format)
+            .map_err(|err| bug!(ErrorCode::Io, "cannot serialise the trace metadata: {err}"))
+    }
+
+    /// Writes `name` afresh: any staged version (finished or half-written) is
+    /// discarded first, and the new one is discarded again if it cannot be
+    /// completed, so the name is either complete or left out.
+    fn replace_small_file(&mut self, name: &'static str, bytes: &[u8]) -> RecorderResult<()> {
+        self.discard(name)?;
+        let written = self.write_small_file(name, bytes);
+        if written.is_err() {
+            // A failed discard still keeps the file from being placed.
+            let _ = self.discard(name);
+        }
+        written
+    }
+
+    /// Gives up the staged file `name`, if there is one.
+    fn discard(&mut self, name: &'static str) -> RecorderResult<()> {
+        self.finished_side_files.retain(|done| *done != name);
+        let Some(staged) = self.staged.as_mut() else {
+            return Ok(());
+        };
+        let path = staged.staging().join(name);
+        match staged.discard(name) {
+            Err(err) if err.raw_os_error() != Some(libc::ENOENT) => {
+                Err(RecorderError::io(err, "remove", &path))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn write_small_file(&mut self, name: &'static str, bytes: &[u8]) -> RecorderResult<()> {
         let Some(staged) = self.staged.as_mut() else {
             return Err(bug!(
                 ErrorCode::TraceIncomplete,
@@ -293,6 +391,8 @@ impl TraceWriter {
         let mut out = ChunkOut::new(file);
         let path = out.path().to_path_buf();
         out.hand(bytes).io_context("write", &path)?;
-        out.finish().io_context("fsync", &path)
+        out.finish().io_context("fsync", &path)?;
+        self.finished_side_files.push(name);
+        Ok(())
     }
 }
