@@ -136,50 +136,37 @@ fn on_line(py: Python<'_>, code: Bound<'_, PyAny>, line: i64) -> Py<PyAny> {
     )
 }
 
-/// `RAISE(code, instruction_offset, exception)`.
-#[pyfunction]
-fn on_raise(
-    py: Python<'_>,
-    code: Bound<'_, PyAny>,
-    _offset: i64,
-    exception: Bound<'_, PyAny>,
-) -> Py<PyAny> {
-    outcome_value(
-        py,
-        dispatch(py, "RAISE", |t: &mut RuntimeTracer| {
-            t.on_exception(&code, &exception, "raise")
-        }),
-    )
+/// Defines an `(code, instruction_offset, exception)` callback that records the
+/// exception with `label`.
+macro_rules! exception_callback {
+    ($(#[$doc:meta])* $name:ident, $event:literal, $label:literal) => {
+        $(#[$doc])*
+        #[pyfunction]
+        fn $name(
+            py: Python<'_>,
+            code: Bound<'_, PyAny>,
+            _offset: i64,
+            exception: Bound<'_, PyAny>,
+        ) -> Py<PyAny> {
+            outcome_value(
+                py,
+                dispatch(py, $event, |t: &mut RuntimeTracer| {
+                    t.on_exception(&code, &exception, $label)
+                }),
+            )
+        }
+    };
 }
 
-/// `RERAISE(code, instruction_offset, exception)`.
-#[pyfunction]
-fn on_reraise(
-    py: Python<'_>,
-    code: Bound<'_, PyAny>,
-    _offset: i64,
-    exception: Bound<'_, PyAny>,
-) -> Py<PyAny> {
-    outcome_value(
-        py,
-        dispatch(py, "RERAISE", |t: &mut RuntimeTracer| {
-            t.on_exception(&code, &exception, "reraise")
-        }),
-    )
-}
-
-/// `EXCEPTION_HANDLED(code, instruction_offset, exception)`.
-#[pyfunction]
-fn on_exception_handled(
-    py: Python<'_>,
-    code: Bound<'_, PyAny>,
-    _offset: i64,
-    exception: Bound<'_, PyAny>,
-) -> Py<PyAny> {
-    outcome_value(
-        py,
-        dispatch(py, "EXCEPTION_HANDLED", |t: &mut RuntimeTracer| {
-            t.on_exception(&code, &exception, "exception_handled")
-        }),
-    )
-}
+exception_callback!(
+    /// `RAISE(code, instruction_offset, exception)`.
+    on_raise, "RAISE", "raise"
+);
+exception_callback!(
+    /// `RERAISE(code, instruction_offset, exception)`.
+    on_reraise, "RERAISE", "reraise"
+);
+exception_callback!(
+    /// `EXCEPTION_HANDLED(code, instruction_offset, exception)`.
+    on_exception_handled, "EXCEPTION_HANDLED", "exception_handled"
+);
