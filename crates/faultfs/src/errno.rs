@@ -30,7 +30,7 @@ const NAMES: &[(&str, i32)] = &[
 ];
 
 /// Parses an errno name (`ENOSPC`, any case) or a positive number (`28`).
-pub(crate) fn parse_errno(text: &str) -> Option<i32> {
+pub fn parse_errno(text: &str) -> Option<i32> {
     let text = text.trim();
     if let Ok(number) = text.parse::<i32>() {
         return (number > 0).then_some(number);

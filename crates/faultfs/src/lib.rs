@@ -20,6 +20,7 @@ mod plan;
 mod staged;
 
 pub use env::{from_env, note_failpoint};
+pub use errno::parse_errno;
 pub use fault::FaultFs;
 pub use fixture_log::FixtureLog;
 pub use fs::{EntryKind, FileSystem, FsFile};

@@ -55,28 +55,7 @@ fn failpoint() -> io::Result<()> {
 /// The errno a `return(...)` fail-point action names (EIO when none or unknown).
 #[cfg_attr(not(feature = "failure-fixtures"), allow(dead_code))]
 fn errno_from(arg: Option<&str>) -> i32 {
-    const NAMES: &[(&str, i32)] = &[
-        ("ENOSPC", libc::ENOSPC),
-        ("EACCES", libc::EACCES),
-        ("EPERM", libc::EPERM),
-        ("EIO", libc::EIO),
-        ("EROFS", libc::EROFS),
-        ("EFBIG", libc::EFBIG),
-        ("EINTR", libc::EINTR),
-        ("EDQUOT", libc::EDQUOT),
-    ];
-    let Some(text) = arg.map(str::trim) else {
-        return libc::EIO;
-    };
-    if let Ok(number) = text.parse::<i32>() {
-        if number > 0 {
-            return number;
-        }
-    }
-    NAMES
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(text))
-        .map_or(libc::EIO, |&(_, errno)| errno)
+    arg.and_then(faultfs::parse_errno).unwrap_or(libc::EIO)
 }
 
 #[cfg(test)]
