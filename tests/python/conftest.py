@@ -93,6 +93,20 @@ def write_script(directory: Path, source: str, name: str = "program.py") -> Path
     return path
 
 
+def record_events(tmp_path: Path, source: str) -> list[dict]:
+    """Records ``source`` through the CLI and returns the events of trace.json."""
+    script = write_script(tmp_path, source)
+    out = tmp_path / "trace"
+    result = run_cli(["--out-dir", str(out), str(script)])
+    assert result.returncode == 0, result.describe()
+    return json.loads((out / "trace.json").read_text())
+
+
+def payloads(events: list[dict], key: str) -> list:
+    """The payloads of the events of one kind (``"Call"``, ``"Step"``, ...), in order."""
+    return [event[key] for event in events if key in event]
+
+
 def recorder_entries(directory: Path) -> set[str]:
     """What the recorder left in ``directory`` (names; staging dirs included)."""
     if not directory.exists():

@@ -5,22 +5,7 @@ cut by that budget. Every program runs in a real subprocess through the CLI."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from conftest import run_cli, write_script
-
-
-def record(tmp_path: Path, source: str) -> list[dict]:
-    script = write_script(tmp_path, source)
-    out = tmp_path / "trace"
-    result = run_cli(["--out-dir", str(out), str(script)])
-    assert result.returncode == 0, result.describe()
-    return json.loads((out / "trace.json").read_text())
-
-
-def names(events: list[dict], key: str) -> list:
-    return [event[key] for event in events if key in event]
+from conftest import payloads as names, record_events as record
 
 
 def step_locals(events: list[dict], line: int) -> dict[str, dict]:

@@ -4,23 +4,14 @@ fail fast (ISSUE-007). Every program runs in a real subprocess through the CLI."
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from conftest import is_absent, run, run_cli, write_script
-
-
-def record(tmp_path: Path, source: str) -> list[dict]:
-    """Records ``source`` through the CLI and returns the events of trace.json."""
-    script = write_script(tmp_path, source)
-    out = tmp_path / "trace"
-    result = run_cli(["--out-dir", str(out), str(script)])
-    assert result.returncode == 0, result.describe()
-    return json.loads((out / "trace.json").read_text())
-
-
-def names(events: list[dict], key: str) -> list:
-    return [event[key] for event in events if key in event]
+from conftest import (
+    clean_env,
+    is_absent,
+    payloads as names,
+    record_events as record,
+    run,
+    write_script,
+)
 
 
 def call_args(events: list[dict], function: str) -> dict[str, dict]:
@@ -212,7 +203,6 @@ def test_a_failing_callback_detaches_and_print_still_works(tmp_path, fixtures_py
         """,
     )
     env = {"FAILPOINTS": "recorder::callback=3*off->return"}
-    from conftest import clean_env
 
     result = run([str(script)], python=fixtures_python, env=clean_env(**env))
     assert result.returncode == 0, result.describe()
