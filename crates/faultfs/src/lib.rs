@@ -18,6 +18,8 @@ mod op;
 mod physical;
 mod plan;
 mod staged;
+#[cfg(feature = "vfs")]
+mod vfs_compat;
 
 pub use env::{from_env, note_failpoint};
 pub use errno::parse_errno;
@@ -29,3 +31,5 @@ pub use op::{OpCounts, OpKind};
 pub use physical::{PhysicalFs, BUFFER_CAPACITY};
 pub use plan::FaultPlan;
 pub use staged::{StagedDir, StagedFile, PARTIAL_MARKER, STAGING_PREFIX};
+#[cfg(feature = "vfs")]
+pub use vfs_compat::VfsBacked;
