@@ -1,23 +1,5 @@
-//! `VfsBacked<V>`: any `vfs::FileSystem` as a faultfs [`FileSystem`], so it
-//! can be the inner filesystem of a [`crate::FaultFs`].
-//!
-//! `vfs` lacks some of what the trait promises. Each gap is either emulated
-//! with lookups (which are not operations) or a typed `io::Error`, never a
-//! panic of this crate:
-//!
-//! | faultfs call | on a `vfs::FileSystem` |
-//! |---|---|
-//! | `create_dir` | `create_dir`, after checking that every ancestor is a directory (`ENOENT`/`ENOTDIR`) and nothing is there (`EEXIST`) |
-//! | `create_new` | the same checks, then `create_file`. Exclusive against every call through this `VfsBacked` (one lock covers each check and its action), not against other users of the same `vfs` filesystem. `O_NOFOLLOW` holds as far as the filesystem has no symlinks (`vfs::PhysicalFS` follows them: use faultfs's `PhysicalFs` for real disks) |
-//! | `open_append` | `append_file` on a file, `create_file` when nothing is there, `EISDIR` on a directory |
-//! | `rename` | `move_file` (files) or `move_dir` (directories) after the kernel's checks (`ENOENT`, `EBUSY` for the root, `EINVAL` into itself, `EISDIR`/`ENOTDIR` for a file/directory mismatch); `ENOTSUP` when the filesystem has no move (`vfs::MemoryFS`). Atomic and replacing the destination only when its move is (`vfs::PhysicalFS`: `std::fs::rename`) |
-//! | `remove_file`, `remove_dir` | `remove_file` (`EISDIR` on a directory), `remove_dir` (`ENOTDIR`, `ENOTEMPTY`, `EBUSY` for the root) |
-//! | `FsFile::write`, `flush` | the handle's `write`, `flush` (some filesystems, like `vfs::MemoryFS`, show written bytes only after a flush or drop) |
-//! | `FsFile::sync_all`, `sync_dir` | `vfs` has no fsync: `sync_all` flushes, then both fail with `ENOTSUP` (`ErrorKind::Unsupported`): nothing is known to be durable |
-//! | `entry_kind` | `metadata`: `File` or `Dir` (`vfs` follows symlinks, so never `Symlink`) |
-//! | `read_dir`, `read` | `read_dir` (sorted), `open_file` read to the end |
-//!
-//! Error kinds map to errnos as [`super::errors`] describes.
+//! `VfsBacked<V>`: any `vfs::FileSystem` as a faultfs filesystem (the
+//! mapping is documented on the type).
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -32,8 +14,29 @@ use super::paths::{ancestors, vfs_path};
 use crate::errno::os_error;
 use crate::fs::{EntryKind, FileSystem, FsFile};
 
-/// A faultfs [`FileSystem`] over a `vfs::FileSystem` (see the module table
-/// for what each call does and which errors stand for what `vfs` lacks).
+/// A faultfs [`FileSystem`] over any `vfs::FileSystem`, so it can be the
+/// inner filesystem of a [`crate::FaultFs`].
+///
+/// `vfs` lacks some of what the trait promises. Each gap is either emulated
+/// with lookups (which are not operations) or a typed `io::Error`, never a
+/// panic of this crate:
+///
+/// | faultfs call | on a `vfs::FileSystem` |
+/// |---|---|
+/// | `create_dir` | `create_dir`, after checking that every ancestor is a directory (`ENOENT`/`ENOTDIR`) and nothing is there (`EEXIST`) |
+/// | `create_new` | the same checks, then `create_file`. Exclusive against every call through this `VfsBacked` (one lock covers each check and its action), not against other users of the same `vfs` filesystem. `O_NOFOLLOW` holds as far as the filesystem has no symlinks (`vfs::PhysicalFS` follows them: use faultfs's `PhysicalFs` for real disks) |
+/// | `open_append` | `append_file` on a file, `create_file` when nothing is there, `EISDIR` on a directory |
+/// | `rename` | `move_file` (files) or `move_dir` (directories) after the kernel's checks (`ENOENT`, `EBUSY` for the root, `EINVAL` into itself, `EISDIR`/`ENOTDIR` for a file/directory mismatch); `ENOTSUP` when the filesystem has no move (`vfs::MemoryFS`). Atomic and replacing the destination only when its move is (`vfs::PhysicalFS`: `std::fs::rename`) |
+/// | `remove_file`, `remove_dir` | `remove_file` (`EISDIR` on a directory), `remove_dir` (`ENOTDIR`, `ENOTEMPTY`, `EBUSY` for the root) |
+/// | `FsFile::write`, `flush` | the handle's `write`, `flush` (some filesystems, like `vfs::MemoryFS`, show written bytes only after a flush or drop) |
+/// | `FsFile::sync_all`, `sync_dir` | `vfs` has no fsync: `sync_all` flushes, then both fail with `ENOTSUP` (`ErrorKind::Unsupported`): nothing is known to be durable |
+/// | `entry_kind` | `metadata`: `File` or `Dir` (`vfs` follows symlinks, so never `Symlink`) |
+/// | `read_dir`, `read` | `read_dir` (sorted), `open_file` read to the end |
+///
+/// Other `vfs` errors become errnos: `FileNotFound` is `ENOENT`,
+/// `DirectoryExists`/`FileExists` are `EEXIST`, `InvalidPath` is `EINVAL`,
+/// `NotSupported` is `ENOTSUP`, an `IoError` keeps its errno, and an error
+/// without one keeps its kind and message.
 pub struct VfsBacked<V> {
     vfs: V,
     /// Held across each check-then-act call, so two calls through this
@@ -389,5 +392,20 @@ mod tests {
         names.sort();
         assert_eq!(names, vec!["first", "locked"]);
         assert_eq!(root.join("locked").unwrap().read_to_string().unwrap(), "");
+    }
+
+    #[test]
+    fn vfs_path_moves_by_copying_when_the_vfs_filesystem_cannot_rename() {
+        let fs = FaultFs::new(VfsBacked::new(MemoryFS::new()), FaultPlan::default());
+        let view: &dyn vfs::FileSystem = &fs;
+        view.create_file("/a").unwrap().write_all(b"moved").unwrap();
+        let err = view.move_file("/a", "/b").unwrap_err();
+        assert!(matches!(err.kind(), VfsErrorKind::NotSupported), "{err}");
+
+        let root = VfsPath::new(fs);
+        let (from, to) = (root.join("a").unwrap(), root.join("b").unwrap());
+        from.move_file(&to).unwrap();
+        assert!(!from.exists().unwrap());
+        assert_eq!(to.read_to_string().unwrap(), "moved");
     }
 }

@@ -11,8 +11,11 @@
 //! | `Other(message)` and the rest | `ErrorKind::Other` with the message |
 //!
 //! The other way every `io::Error` becomes `VfsErrorKind::IoError`, keeping
-//! its errno and kind, except that `vfs` itself turns a `NotFound` error
-//! into `FileNotFound` (the kind is kept, the errno number is not).
+//! its errno and kind, except two that `vfs` has kinds of its own for (the
+//! errno number is not kept): `NotFound` (`ENOENT`) becomes `FileNotFound`
+//! (`vfs` itself does this), and `Unsupported` (`ENOTSUP`, `ENOSYS`) becomes
+//! `NotSupported`, so `VfsPath::move_file`, `move_dir` and `copy_file` fall
+//! back to copying, as they do over a `vfs` filesystem that lacks the call.
 
 use std::io;
 
@@ -46,7 +49,11 @@ pub(super) fn unsupported() -> io::Error {
 /// the path).
 pub(super) fn vfs_error(err: io::Error, what: &str, vfs_path: &str) -> VfsError {
     let context = format!("faultfs could not {what} '{vfs_path}'");
-    VfsError::from(err).with_context(|| context)
+    let kind = match err.kind() {
+        io::ErrorKind::Unsupported => VfsErrorKind::NotSupported,
+        _ => VfsErrorKind::IoError(err),
+    };
+    VfsError::from(kind).with_context(|| context)
 }
 
 #[cfg(test)]
@@ -89,5 +96,7 @@ mod tests {
             .starts_with("faultfs could not create file '/a'"));
         let missing = vfs_error(os_error(libc::ENOENT), "remove file", "/a");
         assert!(matches!(missing.kind(), VfsErrorKind::FileNotFound));
+        let unsupported = vfs_error(unsupported(), "move", "/a");
+        assert!(matches!(unsupported.kind(), VfsErrorKind::NotSupported));
     }
 }

@@ -1,22 +1,4 @@
-//! `FaultFs` as a `vfs::FileSystem`: every `vfs` call that changes the tree
-//! is one or two faultfs operations, counted and faulted by the plan exactly
-//! as the native calls are; lookups are not operations.
-//!
-//! | `vfs` call | faultfs operations |
-//! |---|---|
-//! | `create_dir` | `mkdir`; `EEXIST` becomes `DirectoryExists` (on a directory) or `FileExists`, as `VfsPath::create_dir_all` expects |
-//! | `create_file` | `create` (`create_new`); over an existing file or symlink first `remove` (so truncation is two operations, not atomic, and never writes through a symlink); on a directory `EISDIR` |
-//! | `append_file` | `open` (`open_append`); on a missing path `FileNotFound` without an operation (`vfs` never creates on append) |
-//! | `Write::write` / `flush` on a handle | `write` / `flush` |
-//! | `move_file`, `move_dir` | `rename` (atomic, replaces the destination when the inner filesystem does) |
-//! | `remove_file`, `remove_dir` | `remove` |
-//! | `read_dir`, `open_file`, `metadata`, `exists` | none (lookups; `open_file` reads the whole file) |
-//! | `copy_file`, `set_*_time` | `NotSupported`, so `VfsPath::copy_file` copies through `open_file` + `create_file` |
-//!
-//! `vfs` has no fsync, so the `fsync` kind never occurs through this view.
-//! Write handles are sequential: `Seek` reports the current position
-//! (`Current(0)`, `Start(position)`, `End(0)`) and fails any other seek with
-//! `ESPIPE`. Errors keep their errno (see [`super::errors`]).
+//! `FaultFs` as a `vfs::FileSystem` (the mapping is documented on the impl).
 
 use std::io::{self, Cursor, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -30,6 +12,26 @@ use crate::errno::os_error;
 use crate::fault::FaultFs;
 use crate::fs::{EntryKind, FileSystem, FsFile};
 
+/// `FaultFs` as a `vfs::FileSystem`: every `vfs` call that changes the tree
+/// is one or two faultfs operations, counted and faulted by the plan exactly
+/// as the native calls are; lookups are not operations.
+///
+/// | `vfs` call | faultfs operations |
+/// |---|---|
+/// | `create_dir` | `mkdir`; `EEXIST` becomes `DirectoryExists` (on a directory) or `FileExists`, as `VfsPath::create_dir_all` expects |
+/// | `create_file` | `create` (`create_new`); over an existing file or symlink first `remove` (so truncation is two operations, not atomic, and never writes through a symlink); on a directory `EISDIR` |
+/// | `append_file` | `open` (`open_append`); on a missing path `FileNotFound` without an operation (`vfs` never creates on append) |
+/// | `Write::write` / `flush` on a handle | `write` / `flush` |
+/// | `move_file`, `move_dir` | `rename` (atomic, replaces the destination when the inner filesystem does; an inner `ENOTSUP` is `NotSupported`, so `VfsPath` falls back to copying) |
+/// | `remove_file`, `remove_dir` | `remove` |
+/// | `read_dir`, `open_file`, `metadata`, `exists` | none (lookups; `open_file` reads the whole file) |
+/// | `copy_file`, `set_*_time` | `NotSupported` (so `VfsPath::copy_file` copies through `open_file` + `create_file`) |
+///
+/// `vfs` has no fsync, so the `fsync` kind never occurs through this view.
+/// Write handles are sequential: `Seek` reports the current position
+/// (`Current(0)`, `Start(position)`, `End(0)`) and fails any other seek with
+/// `ESPIPE`. Errors are `VfsErrorKind::IoError` keeping the errno, except
+/// `ENOENT` (`FileNotFound`) and `ENOTSUP` (`NotSupported`).
 impl<F: FileSystem + 'static> vfs::FileSystem for FaultFs<F> {
     fn read_dir(&self, path: &str) -> VfsResult<Box<dyn Iterator<Item = String> + Send>> {
         let names = FileSystem::read_dir(self, &native_path(path))
