@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread;
 
+use recorder_errors::OnRecorderError;
 use serde::Serialize;
 
 use crate::execute::{self, Baseline, Observation};
@@ -15,7 +16,7 @@ use crate::inspect::{Observed, RunDirs, STAGING_PREFIX};
 use crate::judge::{describe_termination, first_difference};
 use crate::process::Termination;
 use crate::python::Interpreter;
-use crate::scenario::{Case, Faults, Launch, OnRecorderError, TraceState};
+use crate::scenario::{Case, Faults, Launch, TraceState};
 use crate::stderr::recorder_text_on_stdout;
 use crate::suite::dir_name;
 
