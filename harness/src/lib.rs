@@ -15,6 +15,7 @@ pub mod execute;
 pub mod fixtures;
 pub mod inspect;
 pub mod judge;
+pub mod pool;
 pub mod process;
 pub mod python;
 pub mod report;
