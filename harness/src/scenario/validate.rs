@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use recorder_errors::{ErrorCode, OnRecorderError};
+use recorder_errors::{failpoints, ErrorCode, OnRecorderError};
 use regex::Regex;
 
 use super::locate::{KeyPath, Locator};
@@ -20,12 +20,8 @@ use super::raw::{
 
 /// Fail points the recorder and faultfs define (docs/design.md, "Fail points"):
 /// `faultfs::FAILPOINTS`, then the recorder's `recorder_errors::failpoints::ALL`.
-pub const KNOWN_FAILPOINTS: [&str; FAULTFS_POINTS.len() + RECORDER_POINTS.len()] =
-    concat(&FAULTFS_POINTS, &RECORDER_POINTS);
-
-const FAULTFS_POINTS: [&str; faultfs::FAILPOINTS.len()] = faultfs::FAILPOINTS;
-const RECORDER_POINTS: [&str; recorder_errors::failpoints::ALL.len()] =
-    recorder_errors::failpoints::ALL;
+pub const KNOWN_FAILPOINTS: [&str; faultfs::FAILPOINTS.len() + failpoints::ALL.len()] =
+    concat(&faultfs::FAILPOINTS, &failpoints::ALL);
 
 /// `first` followed by `second`; `N` is their total length.
 const fn concat<const N: usize>(
