@@ -6,9 +6,17 @@
 //! tree for tests, [`FaultFs`] injects the faults of a [`FaultPlan`] (and of
 //! `fail` points in `failpoints` builds), and [`StagedDir`] settles output
 //! atomically as complete, explicitly partial, or absent.
+//!
+//! [`FAILPOINTS`] names the `fail` points of every operation kind; in
+//! `failpoints` builds [`failpoints::configure_from_env`] is the one reader of
+//! the `FAILPOINTS` variable, for this crate's points and the recorder's.
+
+#![deny(missing_docs)]
 
 mod env;
 mod errno;
+#[cfg(feature = "failpoints")]
+pub mod failpoints;
 mod fault;
 mod fixture_log;
 mod fs;
@@ -27,7 +35,7 @@ pub use fault::FaultFs;
 pub use fixture_log::FixtureLog;
 pub use fs::{EntryKind, FileSystem, FsFile};
 pub use memory::MemoryFs;
-pub use op::{OpCounts, OpKind};
+pub use op::{OpCounts, OpKind, FAILPOINTS};
 pub use physical::{PhysicalFs, BUFFER_CAPACITY};
 pub use plan::FaultPlan;
 pub use staged::{StagedDir, StagedFile, PARTIAL_MARKER, STAGING_PREFIX};
