@@ -6,11 +6,11 @@
 //! [`writer`] (streamed trace files), [`session`] (start/stop, failure policy),
 //! [`ffi`] (errors to exceptions, panics caught), [`policy`] and [`logging`].
 
-pub mod api;
 pub mod encode;
 pub mod ffi;
 pub mod logging;
 pub mod monitoring;
+pub mod panics;
 pub mod policy;
 pub mod runtime;
 pub mod session;
@@ -22,9 +22,5 @@ use pyo3::prelude::*;
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    ffi::install_panic_hook();
-    logging::ffi::register(module)?;
-    policy::ffi::register(module)?;
-    api::register(module)?;
-    Ok(())
+    ffi::register(module)
 }

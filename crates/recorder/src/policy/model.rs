@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use recorder_errors::prelude::*;
 use serde::Serialize;
 
-use crate::logging::filter::LogFilter;
+use super::log_filter::LogFilter;
 
 /// What the recorder does after one of its own failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]

@@ -9,9 +9,8 @@
 pub mod bootstrap;
 pub mod failure;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, Once, TryLockError};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -19,6 +18,7 @@ use recorder_errors::prelude::*;
 
 use crate::logging;
 use crate::monitoring::{Installation, Outcome};
+use crate::panics;
 use crate::policy;
 use crate::runtime::RuntimeTracer;
 
@@ -32,8 +32,6 @@ static EXIT_ON_ABORT: AtomicBool = AtomicBool::new(false);
 static TRACING: AtomicBool = AtomicBool::new(false);
 /// A recording was lost under `disable` (start failed or a failure detached it).
 static LOST: AtomicBool = AtomicBool::new(false);
-/// The interpreter-exit hook is registered.
-static ATEXIT: Once = Once::new();
 
 /// Sets CLI mode (see [`EXIT_ON_ABORT`]).
 pub fn set_exit_on_abort(enabled: bool) {
@@ -107,7 +105,6 @@ fn start_inner(
     TRACING.store(true, Ordering::SeqCst);
     LOST.store(false, Ordering::SeqCst);
     logging::set_active_trace_id(Some(preflight.dir.display().to_string()));
-    register_atexit(py);
     Ok(())
 }
 
@@ -173,7 +170,7 @@ pub fn dispatch<F>(py: Python<'_>, label: &'static str, body: F) -> Outcome
 where
     F: FnOnce(&mut RuntimeTracer) -> RecorderResult<Outcome>,
 {
-    let result = catch_unwind(AssertUnwindSafe(|| -> RecorderResult<Outcome> {
+    let result = panics::catch(label, || -> RecorderResult<Outcome> {
         let mut guard = match TRACER.try_lock() {
             Ok(guard) => guard,
             Err(TryLockError::WouldBlock) => {
@@ -192,14 +189,10 @@ where
         };
         callback_failpoint()?;
         body(tracer)
-    }));
+    });
     let error = match result {
-        Ok(Ok(outcome)) => return outcome,
-        Ok(Err(error)) => error,
-        Err(payload) => {
-            logging::metrics::record_panic(label);
-            crate::ffi::panic_error(label, payload.as_ref())
-        }
+        Ok(outcome) => return outcome,
+        Err(error) => error,
     };
     fail_from_callback(py, error.with_context("event", label));
     Outcome::Continue
@@ -238,18 +231,13 @@ fn finish(
     policy: &policy::RecorderPolicy,
 ) -> RecorderResult<()> {
     let detached = tracer.detach(py);
-    let finished = catch_unwind(AssertUnwindSafe(|| -> RecorderResult<()> {
+    let finished = panics::catch("stop", || {
         detached?;
         finish_failpoint()?;
         tracer.finish(policy.require_trace)
-    }));
-    let error = match finished {
-        Ok(Ok(())) => return Ok(()),
-        Ok(Err(error)) => error,
-        Err(payload) => {
-            logging::metrics::record_panic("stop");
-            crate::ffi::panic_error("stop", payload.as_ref())
-        }
+    });
+    let Err(error) = finished else {
+        return Ok(());
     };
     let error = failure::settle(&mut tracer, error, policy);
     logging::metrics::record_detach(error.code().as_str());
@@ -288,26 +276,6 @@ fn no_partial(policy: &policy::RecorderPolicy) -> policy::RecorderPolicy {
     policy
 }
 
-/// Stops a recording still active when the interpreter exits.
-fn register_atexit(py: Python<'_>) {
-    ATEXIT.call_once(|| {
-        let registered = wrap_pyfunction!(stop_at_exit, py).and_then(|hook| {
-            py.import("atexit")?
-                .call_method1("register", (hook,))
-                .map(drop)
-        });
-        if let Err(error) = registered {
-            log::warn!("cannot register the interpreter-exit hook: {error}");
-        }
-    });
-}
-
-/// `atexit` hook: finishes a recording nobody stopped.
-#[pyfunction]
-fn stop_at_exit(py: Python<'_>) -> PyResult<()> {
-    crate::ffi::guard("atexit", || stop(py))
-}
-
 /// `recorder::callback`: `return` fails the callback, `panic` panics with the lock held.
 fn callback_failpoint() -> RecorderResult<()> {
     faultfs::note_failpoint("recorder::callback");
@@ -338,7 +306,7 @@ fn finish_failpoint() -> RecorderResult<()> {
 fn configure_failpoints() -> RecorderResult<()> {
     #[cfg(feature = "failure-fixtures")]
     {
-        static CONFIGURED: Once = Once::new();
+        static CONFIGURED: std::sync::Once = std::sync::Once::new();
         let mut result = Ok(());
         CONFIGURED.call_once(|| {
             let spec = std::env::var("FAILPOINTS").unwrap_or_default();
