@@ -12,8 +12,8 @@ pub mod logging;
 pub mod monitoring;
 pub mod panics;
 pub mod policy;
-pub mod runtime;
 pub mod session;
+pub mod tracer;
 pub mod writer;
 
 use pyo3::prelude::*;

@@ -53,7 +53,7 @@ fn a_callback_error_detaches_at_once_and_is_raised_once_from_stop() {
         // The program goes on and its own error handling is undisturbed.
         run(py, "def f(x):\n    return x\ntry:\n    for i in range(100): f(i)\nexcept Exception as e:\n    print(e)\nresult = 1\n");
         assert!(
-            !session::is_tracing(),
+            !session::is_tracing(py),
             "detached inside the failing callback"
         );
         let error = session::stop(py).expect_err("the pending failure");
@@ -76,7 +76,7 @@ fn a_panic_in_a_callback_poisons_nothing_for_the_next_session() {
     Python::attach(|py| {
         session::start(py, dir.to_str().expect("path"), "json", None).expect("start");
         run(py, "def f(x):\n    return x\nfor i in range(10): f(i)\n");
-        assert!(!session::is_tracing());
+        assert!(!session::is_tracing(py));
         let error = session::flush(py).expect_err("pending panic raised from flush");
         assert_eq!(error.code(), ErrorCode::Panic);
         session::flush(py).expect("raised once");
@@ -134,7 +134,7 @@ fn under_disable_a_failure_is_a_warning_and_the_program_runs_on() {
     Python::attach(|py| {
         session::start(py, dir.to_str().expect("path"), "json", None).expect("start");
         run(py, BUSY);
-        assert!(!session::is_tracing());
+        assert!(!session::is_tracing(py));
         session::stop(py).expect("no error under disable");
     });
     fail::remove("recorder::writer");
@@ -160,7 +160,7 @@ fn assert_dir_create_failed(plan: &str, cause: &str, errno: i32) {
             Some(errno.to_string().as_str()),
             "{error}"
         );
-        assert!(!session::is_tracing());
+        assert!(!session::is_tracing(py));
         session::stop(py).expect("nothing to stop");
     });
     assert!(!dir.exists());

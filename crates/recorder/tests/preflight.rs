@@ -25,7 +25,7 @@ fn a_non_empty_directory_or_a_file_is_a_conflict() {
                 .expect_err("conflict");
             assert_eq!(error.code(), ErrorCode::TraceDirConflict);
             assert_eq!(error.kind(), ErrorKind::Usage);
-            assert!(!session::is_tracing());
+            assert!(!session::is_tracing(py));
         }
     });
     assert_eq!(fs::read_dir(&busy).expect("dir").count(), 1);

@@ -285,7 +285,7 @@ fn no_free_tool_id_is_an_install_conflict_and_writes_nothing() {
             error.code(),
             recorder_errors::ErrorCode::TracerInstallConflict
         );
-        assert!(!session::is_tracing());
+        assert!(!session::is_tracing(py));
         support::run(py, "import sys\nsys.monitoring.free_tool_id(3)\n");
         session::start(py, dir.to_str().expect("path"), "json", None).expect("a freed id is taken");
         support::run(

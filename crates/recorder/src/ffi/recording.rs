@@ -32,7 +32,7 @@ fn start_tracing(
     guard("start_tracing", || {
         session::start(py, path, format, activation_path)
     })?;
-    if session::is_tracing() {
+    if session::is_tracing(py) {
         register_atexit(py);
     }
     Ok(())
@@ -46,8 +46,8 @@ fn stop_tracing(py: Python<'_>) -> PyResult<()> {
 
 /// Whether a recording is active.
 #[pyfunction]
-fn is_tracing() -> bool {
-    session::is_tracing()
+fn is_tracing(py: Python<'_>) -> bool {
+    session::is_tracing(py)
 }
 
 /// Hands buffered events to the trace file.
@@ -59,8 +59,8 @@ fn flush_tracing(py: Python<'_>) -> PyResult<()> {
 /// CLI mode: an `abort` failure inside a callback ends the process with the
 /// error kind's exit code (after the output is settled).
 #[pyfunction]
-fn set_exit_on_abort(enabled: bool) {
-    session::set_exit_on_abort(enabled);
+fn set_exit_on_abort(py: Python<'_>, enabled: bool) {
+    session::set_exit_on_abort(py, enabled);
 }
 
 /// Registers [`stop_at_exit`] with `atexit`, once per process, after the

@@ -36,7 +36,7 @@ impl OnRecorderError {
     }
 }
 
-/// The policy in force: one global snapshot read by the runtime.
+/// The policy in force: one global snapshot, read by whoever needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecorderPolicy {
     /// Abort or disable after a recorder failure.
@@ -313,7 +313,7 @@ mod tests {
     fn log_level_is_validated_and_an_empty_log_file_means_stderr() {
         let mut update = PolicyUpdate::default();
         assert!(update
-            .set_text(PolicyKey::LogLevel, "info,runtime=trace", "k")
+            .set_text(PolicyKey::LogLevel, "info,tracer=trace", "k")
             .is_ok());
         assert!(update.set_text(PolicyKey::LogLevel, "loud", "k").is_err());
         assert!(update.set_text(PolicyKey::LogFile, "", "k").is_ok());
