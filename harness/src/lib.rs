@@ -5,7 +5,7 @@
 //! signal) and what must come of it. The harness runs the program under the
 //! `failure-fixtures` build of the recorder, inspects exit status, stdout,
 //! stderr (JSON trailers, tracebacks) and the output directory, and judges
-//! the run against the outcome contract (`ARCHITECTURE.md`). `sweep` fails
+//! the run against the outcome contract (`docs/design.md`). `sweep` fails
 //! every faultfs operation of a clean run in turn.
 
 pub mod execute;
