@@ -1,20 +1,37 @@
 //! The CodeTracer Python recorder: a `sys.monitoring` tool that records a
 //! CPython program into `runtime_tracing` trace files written through `faultfs`.
 //!
-//! Layout: [`monitoring`] (tool id, callback table), [`runtime`] (the tracer:
-//! per-event handling, filtering, threads, lifecycle), [`encode`] (values),
-//! [`writer`] (streamed trace files), [`session`] (start/stop, failure policy),
-//! [`ffi`] (errors to exceptions, panics caught), [`policy`] and [`logging`].
+//! The modules are layers, each using only the ones below it (the table and
+//! the check that enforces it: `docs/design.md`, "Layers inside
+//! crates/recorder"): `ffi` (the native module's functions) → `session` (one
+//! state machine, the callbacks, the failure path) → `tracer` (events,
+//! threads, frames) → `encode` (values) → `writer` (trace files) →
+//! `monitoring`, `panics` → `logging` → `policy`.
+//!
+//! The public Rust surface is what the integration tests in `tests/` drive:
+//! recording from an embedded interpreter, the policy, the error conversion
+//! at the FFI boundary, and the trace writer.
 
-pub mod encode;
-pub mod ffi;
-pub mod logging;
-pub mod monitoring;
-pub mod panics;
-pub mod policy;
-pub mod session;
-pub mod tracer;
-pub mod writer;
+#![deny(missing_docs)]
+
+pub(crate) mod encode;
+pub(crate) mod ffi;
+pub(crate) mod logging;
+pub(crate) mod monitoring;
+pub(crate) mod panics;
+pub(crate) mod policy;
+pub(crate) mod session;
+pub(crate) mod tracer;
+pub(crate) mod writer;
+
+pub use encode::json::write_event;
+pub use ffi::{guard, to_py_err, ERRORS_MODULE};
+pub use logging::trailer::set_writer as set_trailer_writer;
+pub use policy::{configure as configure_policy, OnRecorderError, PolicyKey, PolicyUpdate};
+pub use session::{flush, is_tracing, start, stop};
+pub use writer::{
+    TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE, PATHS_FILE,
+};
 
 use pyo3::prelude::*;
 

@@ -12,5 +12,5 @@ pub mod logger;
 pub mod metrics;
 pub mod trailer;
 
-pub use context::{active_trace_id, run_id, set_active_trace_id, with_error_code};
+pub use context::{run_id, set_active_trace_id, with_error_code};
 pub use logger::init;

@@ -6,5 +6,5 @@
 pub mod api;
 pub mod install;
 
-pub use api::{outcome_value, Monitoring, Outcome};
+pub use api::{outcome_value, Outcome};
 pub use install::{CallbackSpec, Installation};

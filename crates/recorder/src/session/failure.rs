@@ -1,4 +1,4 @@
-//! The one path every recorder failure takes ([`fail`]): detach the tool,
+//! The one path every recorder failure takes ([`fail()`]): detach the tool,
 //! settle the output (partial or absent per policy), count the detach, then
 //! abort or disable.
 //!

@@ -136,7 +136,7 @@ pub fn flush(py: Python<'_>) -> RecorderResult<()> {
 }
 
 /// Detaches, hits `recorder::finish`, finishes the trace; a failure goes
-/// through [`fail`].
+/// through [`fail()`].
 fn finish(py: Python<'_>, mut recording: Recording, policy: &RecorderPolicy) -> RecorderResult<()> {
     let detached = recording.detach(py);
     let finished = panics::catch("stop", || {
