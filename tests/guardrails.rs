@@ -181,11 +181,7 @@ fn code_only(source: &str) -> String {
                 at += 1;
             }
             at += 2;
-        } else if ch == 'r' && (next == Some('"') || next == Some('#')) && {
-            let hashes = chars[at + 1..].iter().take_while(|c| **c == '#').count();
-            chars.get(at + 1 + hashes) == Some(&'"')
-        } {
-            let hashes = chars[at + 1..].iter().take_while(|c| **c == '#').count();
+        } else if let Some(hashes) = raw_string_hashes(&chars[at..]) {
             at += hashes + 2;
             let closing: Vec<char> = std::iter::once('"')
                 .chain(std::iter::repeat_n('#', hashes))
@@ -226,6 +222,13 @@ fn code_only(source: &str) -> String {
         }
     }
     out
+}
+
+/// The number of `#` when `text` starts a raw string (`r"`, `r#"`, ...).
+fn raw_string_hashes(text: &[char]) -> Option<usize> {
+    let rest = text.strip_prefix(&['r'])?;
+    let hashes = rest.iter().take_while(|ch| **ch == '#').count();
+    (rest.get(hashes) == Some(&'"')).then_some(hashes)
 }
 
 fn collect_rs(dir: &Path, files: &mut Vec<PathBuf>) {
@@ -417,7 +420,7 @@ fn a_planted_upward_import_fails_the_layer_check_with_its_location() {
     .unwrap();
     fs::write(
         src.join("policy.rs"),
-        "pub fn snapshot() { let _ = \"crate::session\"; }\n\
+        "pub fn snapshot() { let _ = (\"crate::session\", r#\"crate::session {\"#, '{'); }\n\
          #[cfg(test)]\nmod tests {\n    use super::snapshot;\n}\n",
     )
     .unwrap();
