@@ -8,6 +8,7 @@ use pyo3::types::{PyBool, PyDict, PyString};
 use recorder_errors::prelude::*;
 
 use super::guard;
+use crate::logging;
 use crate::policy::{self, PolicyKey, PolicyUpdate};
 
 /// Registers the policy functions on the native module.
@@ -36,6 +37,7 @@ fn configure_policy(settings: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
             }
         }
         policy::configure(&update, &cleared);
+        logging::refresh();
         Ok(())
     })
 }
@@ -92,7 +94,11 @@ fn read_setting(
 /// one raises `UsageError` naming the variable.
 #[pyfunction]
 fn configure_policy_from_env() -> PyResult<()> {
-    guard("configure_policy_from_env", policy::apply_env)
+    guard("configure_policy_from_env", || {
+        let applied = policy::apply_env();
+        logging::refresh();
+        applied
+    })
 }
 
 /// The policy in force as a dict.
@@ -120,6 +126,8 @@ fn policy_snapshot(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 #[pyfunction]
 fn apply_env_policy() -> PyResult<Option<String>> {
     guard("apply_env_policy", || {
-        Ok(policy::apply_env().err().map(|error| error.to_string()))
+        let applied = policy::apply_env();
+        logging::refresh();
+        Ok(applied.err().map(|error| error.to_string()))
     })
 }

@@ -2,8 +2,9 @@
 //!
 //! The logger pulls its settings: before it decides on a record it compares
 //! the policy's [`generation`](policy::generation) with the one its filter and
-//! file were read from, and reads the policy again when it changed. Records
-//! below every level the filter lets through are rejected without a lock.
+//! file were read from, and reads the policy again when it changed ([`refresh`]
+//! does the same at once). Records below every level the filter lets through
+//! are rejected without a lock.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -179,6 +180,13 @@ impl Output {
             let _ = stderr.flush();
         }
     }
+}
+
+/// Reads the policy's `log_level` and `log_file` now rather than at the next
+/// record, so a newly set log file is opened (and an unusable one reported)
+/// when the setting is made.
+pub fn refresh() {
+    drop(lock());
 }
 
 /// Installs the JSON logger as the `log` backend, once per process. The

@@ -13,4 +13,4 @@ pub mod metrics;
 pub mod trailer;
 
 pub use context::{run_id, set_active_trace_id, with_error_code};
-pub use logger::init;
+pub use logger::{init, refresh};
