@@ -16,7 +16,6 @@ use runtime_tracing::{
     TypeRecord, TypeSpecificInfo, VariableId,
 };
 
-pub use chunk::CHUNK_SIZE;
 pub use metadata::TraceMetadataInfo;
 pub use sink::{TraceFormat, HEADERV1};
 
