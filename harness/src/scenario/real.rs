@@ -1,0 +1,213 @@
+//! `[faults] real`: a fault produced by the kernel itself, not simulated by
+//! faultfs: a small tmpfs (ENOSPC), `RLIMIT_FSIZE` (EFBIG), a directory the
+//! program may not write even as root (EACCES), or a failing device (EIO).
+
+use serde::Deserialize;
+
+/// `real = { kind = "enospc", size = 65536 }` as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReal {
+    pub kind: Option<String>,
+    pub size: Option<u64>,
+    pub inodes: Option<u64>,
+    pub limit: Option<u64>,
+    pub parent_mode: Option<u32>,
+}
+
+/// A real kernel fault a case runs under (on the normal build of the recorder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RealFault {
+    /// The output directory lives on a tmpfs of `size` bytes and/or `inodes`
+    /// inodes, mounted in a private mount namespace.
+    Enospc {
+        /// tmpfs `size=` in bytes (rounded up to pages by the kernel).
+        size: Option<u64>,
+        /// tmpfs `nr_inodes=` (the root directory takes one).
+        inodes: Option<u64>,
+    },
+    /// `RLIMIT_FSIZE` of the program, with SIGXFSZ ignored.
+    Efbig {
+        /// Largest file size in bytes the program may write.
+        limit: u64,
+    },
+    /// The output directory's parent has this mode and the program runs
+    /// without `CAP_DAC_OVERRIDE`/`CAP_DAC_READ_SEARCH`.
+    Eacces {
+        /// Permission bits of the parent directory.
+        parent_mode: u32,
+    },
+    /// A device that fails I/O.
+    Eio,
+}
+
+/// The kinds a scenario may name.
+const KINDS: &[&str] = &["enospc", "efbig", "eacces", "eio"];
+
+/// The parent directory's mode when `parent_mode` is not given.
+const DEFAULT_PARENT_MODE: u32 = 0o555;
+
+impl RealFault {
+    /// The kind as written in scenario files (`enospc`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RealFault::Enospc { .. } => "enospc",
+            RealFault::Efbig { .. } => "efbig",
+            RealFault::Eacces { .. } => "eacces",
+            RealFault::Eio => "eio",
+        }
+    }
+}
+
+/// A problem with the `real` table: the key it is about (`None` for the
+/// table itself) and what is wrong.
+pub type RealProblem = (Option<&'static str>, String);
+
+/// Validates the `real` table; `Err` lists every problem.
+pub fn validate(raw: RawReal) -> Result<RealFault, Vec<RealProblem>> {
+    let mut problems: Vec<RealProblem> = Vec::new();
+    let Some(kind) = raw.kind.as_deref() else {
+        return Err(vec![(
+            Some("kind"),
+            format!("a real fault needs a kind: one of {}", KINDS.join(", ")),
+        )]);
+    };
+    let allowed: &[&str] = match kind {
+        "enospc" => &["size", "inodes"],
+        "efbig" => &["limit"],
+        "eacces" => &["parent_mode"],
+        "eio" => &[],
+        other => {
+            return Err(vec![(
+                Some("kind"),
+                format!("{other:?} is not one of {}", KINDS.join(", ")),
+            )])
+        }
+    };
+    let given = [
+        ("size", raw.size.is_some()),
+        ("inodes", raw.inodes.is_some()),
+        ("limit", raw.limit.is_some()),
+        ("parent_mode", raw.parent_mode.is_some()),
+    ];
+    for (key, present) in given {
+        if present && !allowed.contains(&key) {
+            let takes = if allowed.is_empty() {
+                "no parameter".to_string()
+            } else {
+                allowed.join(", ")
+            };
+            problems.push((
+                Some(key),
+                format!("{key} does not apply to kind {kind:?} (it takes {takes})"),
+            ));
+        }
+    }
+    // tmpfs reads 0 as "no limit", which would inject nothing.
+    for (key, value) in [("size", raw.size), ("inodes", raw.inodes)] {
+        if kind == "enospc" && value == Some(0) {
+            problems.push((
+                Some(key),
+                format!("{key} must be positive (tmpfs takes 0 as no limit)"),
+            ));
+        }
+    }
+    if kind == "enospc" && raw.size.is_none() && raw.inodes.is_none() {
+        problems.push((
+            None,
+            "kind \"enospc\" needs size (bytes) or inodes (a count) for its tmpfs".to_string(),
+        ));
+    }
+    if kind == "efbig" && raw.limit.is_none() {
+        problems.push((
+            Some("limit"),
+            "kind \"efbig\" needs limit, the largest file size in bytes".to_string(),
+        ));
+    }
+    if let Some(mode) = raw.parent_mode.filter(|mode| *mode > 0o777) {
+        problems.push((
+            Some("parent_mode"),
+            format!("{mode:#o} is not a permission mode (0o000 to 0o777)"),
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(match kind {
+        "enospc" => RealFault::Enospc {
+            size: raw.size,
+            inodes: raw.inodes,
+        },
+        "efbig" => RealFault::Efbig {
+            limit: raw.limit.unwrap_or(0),
+        },
+        "eacces" => RealFault::Eacces {
+            parent_mode: raw.parent_mode.unwrap_or(DEFAULT_PARENT_MODE),
+        },
+        _ => RealFault::Eio,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(kind: &str) -> RawReal {
+        RawReal {
+            kind: Some(kind.to_string()),
+            ..RawReal::default()
+        }
+    }
+
+    #[test]
+    fn each_kind_takes_its_own_parameters() {
+        let enospc = RawReal {
+            size: Some(65536),
+            ..raw("enospc")
+        };
+        assert_eq!(
+            validate(enospc).ok(),
+            Some(RealFault::Enospc {
+                size: Some(65536),
+                inodes: None
+            })
+        );
+        let efbig = RawReal {
+            limit: Some(0),
+            ..raw("efbig")
+        };
+        assert_eq!(validate(efbig).ok(), Some(RealFault::Efbig { limit: 0 }));
+        assert_eq!(
+            validate(raw("eacces")).ok(),
+            Some(RealFault::Eacces { parent_mode: 0o555 })
+        );
+        assert_eq!(validate(raw("eio")).ok(), Some(RealFault::Eio));
+    }
+
+    #[test]
+    fn bad_parameters_name_their_key() {
+        let wrong = RawReal {
+            limit: Some(10),
+            size: Some(0),
+            ..raw("enospc")
+        };
+        let problems = validate(wrong).err().unwrap_or_default();
+        let keys: Vec<Option<&str>> = problems.iter().map(|(key, _)| *key).collect();
+        assert_eq!(keys, [Some("limit"), Some("size")], "{problems:?}");
+        assert!(problems[0].1.contains("does not apply to kind \"enospc\""));
+        let missing = validate(raw("efbig")).err().unwrap_or_default();
+        assert_eq!(missing.len(), 1);
+        assert_eq!(missing[0].0, Some("limit"));
+        let unknown = validate(raw("enomem")).err().unwrap_or_default();
+        assert_eq!(unknown[0].0, Some("kind"));
+        assert!(unknown[0].1.contains("enospc, efbig, eacces, eio"));
+        let mode = RawReal {
+            parent_mode: Some(0o1000),
+            ..raw("eacces")
+        };
+        assert_eq!(
+            validate(mode).err().unwrap_or_default()[0].1,
+            "0o1000 is not a permission mode (0o000 to 0o777)"
+        );
+    }
+}
