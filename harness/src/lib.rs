@@ -6,14 +6,17 @@
 //! `failure-fixtures` build of the recorder, inspects exit status, stdout,
 //! stderr (JSON trailers, tracebacks) and the output directory, and judges
 //! the run against the outcome contract (`ARCHITECTURE.md`). `sweep` fails
-//! every faultfs operation of a clean run in turn.
+//! every faultfs operation of a clean run in turn. A case may instead ask
+//! for a real kernel fault (`realfault`), run on the normal build.
 
 pub mod execute;
 pub mod fixtures;
 pub mod inspect;
 pub mod judge;
+pub mod normal_build;
 pub mod process;
 pub mod python;
+pub mod realfault;
 pub mod report;
 pub mod scenario;
 pub mod select;

@@ -211,3 +211,68 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod file_tests {
+    use std::path::Path;
+
+    use crate::scenario::{parse, Problem};
+
+    const HEAD: &str = "[program]\nsource = 'pass'\n[expect]\nexit_code = 0\ntrace = 'absent'\n";
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match parse(Path::new("scenarios/real_x.toml"), text) {
+            Ok(file) => panic!("expected problems, got {} case(s)", file.cases.len()),
+            Err(error) => error.problems,
+        }
+    }
+
+    #[test]
+    fn a_bad_parameter_is_named_with_file_line_and_key() {
+        let text = format!(
+            "{HEAD}[[case]]\nname = 'a'\nfaults.real = {{ kind = 'enospc', size = 0 }}\n\
+             [[case]]\nname = 'b'\n[case.faults.real]\nkind = 'efbig'\nsize = 10\n"
+        );
+        let found = problems(&text);
+        let seen: Vec<(usize, &str)> = found.iter().map(|p| (p.line, p.key.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                (8, "case[0].faults.real.size"),
+                (13, "case[1].faults.real.size"),
+                (11, "case[1].faults.real.limit")
+            ],
+            "{found:?}"
+        );
+        assert_eq!(
+            found[0].to_string(),
+            "scenarios/real_x.toml:8: case[0].faults.real.size: size must be positive (tmpfs takes 0 as no limit)"
+        );
+    }
+
+    #[test]
+    fn a_real_fault_beside_a_simulated_one_or_in_test_sweeps_is_rejected() {
+        let text =
+            format!("{HEAD}[faults]\nreal = {{ kind = 'eio' }}\nfaultfs_plan = 'quota=10'\n");
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].line, found[0].key.as_str()), (7, "faults.real"));
+        assert!(found[0].message.contains("normal build"));
+        let swept =
+            format!("{HEAD}[faults]\nreal = {{ kind = 'eio' }}\n[sweep]\nin_tests = true\n");
+        let found = problems(&swept);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].line, found[0].key.as_str()),
+            (9, "sweep.in_tests")
+        );
+    }
+
+    #[test]
+    fn a_real_fault_is_listed_as_its_kind() {
+        let text = format!("{HEAD}[faults]\nreal = {{ kind = 'efbig', limit = 0 }}\n");
+        let file = parse(Path::new("scenarios/real_x.toml"), &text);
+        let kinds = file.map(|file| file.cases[0].faults.kinds());
+        assert_eq!(kinds.ok().as_deref(), Some("real:efbig"));
+    }
+}
