@@ -9,7 +9,9 @@
 //! every faultfs operation of a clean run in turn. A case may instead ask
 //! for a real kernel fault (`realfault`), run on the normal build.
 
+pub mod eio_device;
 pub mod execute;
+pub mod fd_passing;
 pub mod fixtures;
 pub mod inspect;
 pub mod judge;

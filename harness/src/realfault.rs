@@ -1,6 +1,7 @@
 //! Real kernel faults: what a run needs prepared in its directory, the code
-//! the child runs between fork and exec (a tmpfs in a private mount
-//! namespace, `RLIMIT_FSIZE`, dropped DAC capabilities), collecting the
+//! the child runs between fork and exec (a tmpfs or the failing device of
+//! `eio_device` mounted in a private mount namespace, `RLIMIT_FSIZE`,
+//! dropped DAC capabilities), collecting the
 //! output afterwards, and a probe that tells whether this machine can set a
 //! fault up at all (a case that cannot be set up is skipped, never passed).
 //!
@@ -8,33 +9,34 @@
 //! fork: no allocation, no locks. Whatever fails there is reported to the
 //! harness as `[step, errno]` over a datagram socket pair.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fs;
 use std::io;
-use std::mem::MaybeUninit;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use crate::eio_device::{Device, EioRule};
+use crate::fd_passing::{receive, report_pair, send_fd, Report};
 use crate::inspect::RunDirs;
 use crate::process::ChildHook;
-use crate::scenario::RealFault;
+use crate::scenario::{EioOp, RealFault};
 
 /// The directory of a run the tmpfs is mounted on (`real:enospc`).
 const TMPFS_DIR: &str = "tmpfs";
 /// The trace directory's parent whose mode the case sets (`real:eacces`).
 const PARENT_DIR: &str = "parent";
+/// The directory of a run the failing device is mounted on (`real:eio`); the
+/// device passes through to the same directory as the harness sees it.
+const DEVICE_DIR: &str = "device";
 /// `CAP_DAC_OVERRIDE` (linux/capability.h).
 const CAP_DAC_OVERRIDE: u32 = 1;
 /// `CAP_DAC_READ_SEARCH` (linux/capability.h).
 const CAP_DAC_READ_SEARCH: u32 = 2;
 /// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
 const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-
-/// Why `real:eio` is skipped: neither way to a failing device is built.
-const EIO_UNAVAILABLE: &str = "real:eio needs a device that fails I/O (a device-mapper `error` target or a FUSE layer); the harness does not build one yet";
 
 /// The steps of the child-side set-up, by the number reported on failure.
 const STEPS: &[&str] = &[
@@ -44,7 +46,8 @@ const STEPS: &[&str] = &[
     "write /proc/self/uid_map",
     "write /proc/self/gid_map",
     "make the mounts private",
-    "mount the tmpfs",
+    "open /dev/fuse",
+    "mount the filesystem",
     "open the tmpfs",
     "pass the tmpfs to the harness",
     "ignore SIGXFSZ",
@@ -53,30 +56,37 @@ const STEPS: &[&str] = &[
     "capget",
     "capset",
     "check that a mode 0555 directory refuses mkdir",
+    "check that the device fails mkdir with EIO",
+    "pass the device to the harness",
 ];
 const UNSHARE: u8 = 1;
 const SETGROUPS: u8 = 2;
 const UID_MAP: u8 = 3;
 const GID_MAP: u8 = 4;
 const MAKE_PRIVATE: u8 = 5;
-const MOUNT: u8 = 6;
-const OPEN: u8 = 7;
-const SEND: u8 = 8;
-const SIGXFSZ: u8 = 9;
-const RLIMIT: u8 = 10;
-const BOUNDING: u8 = 11;
-const CAPGET: u8 = 12;
-const CAPSET: u8 = 13;
-const VERIFY: u8 = 14;
+const OPEN_DEVICE: u8 = 6;
+const MOUNT: u8 = 7;
+const OPEN: u8 = 8;
+const SEND: u8 = 9;
+const SIGXFSZ: u8 = 10;
+const RLIMIT: u8 = 11;
+const BOUNDING: u8 = 12;
+const CAPGET: u8 = 13;
+const CAPSET: u8 = 14;
+const VERIFY: u8 = 15;
+const VERIFY_EIO: u8 = 16;
+const SEND_DEVICE: u8 = 17;
 
 /// The run's directories for `fault`: the trace directory moves onto the
-/// tmpfs (`<work>/tmpfs/trace`) or under the locked parent
-/// (`<work>/parent/trace`); other kinds keep `<work>/trace`.
+/// tmpfs (`<work>/tmpfs/trace`), the device (`<work>/device/trace`) or
+/// under the locked parent (`<work>/parent/trace`); `efbig` keeps
+/// `<work>/trace`.
 pub fn run_dirs(fault: &RealFault, dirs: &RunDirs) -> RunDirs {
     let trace = match fault {
         RealFault::Enospc { .. } => dirs.work.join(TMPFS_DIR).join("trace"),
         RealFault::Eacces { .. } => dirs.work.join(PARENT_DIR).join("trace"),
-        RealFault::Efbig { .. } | RealFault::Eio => dirs.trace.clone(),
+        RealFault::Eio { .. } => dirs.work.join(DEVICE_DIR).join("trace"),
+        RealFault::Efbig { .. } => dirs.trace.clone(),
     };
     RunDirs {
         work: dirs.work.clone(),
@@ -90,23 +100,70 @@ pub fn run_dirs(fault: &RealFault, dirs: &RunDirs) -> RunDirs {
 pub fn unavailable(fault: &RealFault) -> Option<String> {
     static ENOSPC: OnceLock<Option<String>> = OnceLock::new();
     static EACCES: OnceLock<Option<String>> = OnceLock::new();
+    static EIO: OnceLock<Option<String>> = OnceLock::new();
     match fault {
         RealFault::Efbig { .. } => None,
-        RealFault::Eio => Some(EIO_UNAVAILABLE.to_string()),
         RealFault::Enospc { .. } => ENOSPC.get_or_init(|| probe(fault)).clone(),
         RealFault::Eacces { .. } => EACCES.get_or_init(|| probe(fault)).clone(),
+        RealFault::Eio { .. } => EIO.get_or_init(|| probe(fault)).clone(),
     }
+}
+
+/// Room for FUSE mount options: the prefix plus `fd=<n>` and the NUL.
+const FUSE_OPTIONS_ROOM: usize = 256;
+
+/// The data argument of a mount.
+#[derive(Debug)]
+enum MountData {
+    /// Fixed options (tmpfs).
+    Fixed(CString),
+    /// FUSE: the child opens `/dev/fuse` itself (a device opened outside a
+    /// user namespace cannot be mounted inside one), appends its number to
+    /// `prefix` (which ends in `fd=`), and passes it to the harness over
+    /// `socket` to be served.
+    Fuse { prefix: Vec<u8>, socket: RawFd },
+}
+
+/// Writes `prefix`, the decimal `fd` and a NUL into `buffer` (which the plan
+/// made sure is large enough).
+fn fuse_options(buffer: &mut [u8; FUSE_OPTIONS_ROOM], prefix: &[u8], fd: RawFd) {
+    let mut digits = [0u8; 12];
+    let mut count = 0;
+    let mut value = u32::try_from(fd).unwrap_or(0);
+    loop {
+        digits[count] = b'0' + (value % 10) as u8;
+        count += 1;
+        value /= 10;
+        if value == 0 || count == digits.len() {
+            break;
+        }
+    }
+    let mut at = 0;
+    for &byte in prefix.iter().chain(digits[..count].iter().rev()) {
+        if at + 1 >= buffer.len() {
+            break;
+        }
+        buffer[at] = byte;
+        at += 1;
+    }
+    buffer[at] = 0;
 }
 
 /// What the child does, with every path and text prepared before the fork.
 #[derive(Debug)]
 enum Action {
-    /// A private mount namespace with a tmpfs on `target`.
-    Tmpfs {
+    /// A private mount namespace with a filesystem mounted on `target`.
+    Mount {
+        /// `tmpfs` or `fuse`.
+        fstype: &'static CStr,
         target: CString,
-        options: CString,
+        data: MountData,
         uid_map: Vec<u8>,
         gid_map: Vec<u8>,
+        /// Pass a descriptor of the mount back (a tmpfs dies with the namespace).
+        pass_back: bool,
+        /// In a probe: a path on the device whose `mkdir` must fail with EIO.
+        verify_eio: Option<CString>,
     },
     /// `RLIMIT_FSIZE` and SIGXFSZ ignored.
     FileSize { limit: u64 },
@@ -140,11 +197,11 @@ fn fail(report: RawFd, step: u8) -> io::Error {
 }
 
 /// Writes `text` to the file `path` in one `write`.
-fn write_file(path: &[u8], text: &[u8]) -> bool {
-    // SAFETY: `path` is NUL-terminated (a `CString`'s bytes with the NUL);
-    // open/write/close are async-signal-safe.
+fn write_file(path: &CStr, text: &[u8]) -> bool {
+    // SAFETY: open/write/close of a C string path and a byte buffer; all
+    // async-signal-safe.
     unsafe {
-        let fd = libc::open(path.as_ptr().cast(), libc::O_WRONLY | libc::O_CLOEXEC);
+        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
         if fd < 0 {
             return false;
         }
@@ -154,50 +211,18 @@ fn write_file(path: &[u8], text: &[u8]) -> bool {
     }
 }
 
-/// Passes `fd` to the harness (SCM_RIGHTS) with the success byte.
-fn send_fd(report: RawFd, fd: RawFd) -> bool {
-    #[repr(C, align(8))]
-    struct Control([u8; 64]);
-    let mut control = Control([0; 64]);
-    let mut payload = [0u8; 5];
-    let mut iov = libc::iovec {
-        iov_base: payload.as_mut_ptr().cast(),
-        iov_len: payload.len(),
-    };
-    // SAFETY: a zeroed msghdr is valid; every pointer set below points at
-    // stack buffers that outlive the sendmsg call. No allocation.
-    unsafe {
-        let mut message: libc::msghdr = MaybeUninit::zeroed().assume_init();
-        message.msg_iov = &mut iov;
-        message.msg_iovlen = 1;
-        message.msg_control = control.0.as_mut_ptr().cast();
-        let fd_len = std::mem::size_of::<RawFd>() as u32;
-        message.msg_controllen = libc::CMSG_SPACE(fd_len) as usize;
-        let header = libc::CMSG_FIRSTHDR(&message);
-        if header.is_null() {
-            return false;
-        }
-        (*header).cmsg_level = libc::SOL_SOCKET;
-        (*header).cmsg_type = libc::SCM_RIGHTS;
-        (*header).cmsg_len = libc::CMSG_LEN(fd_len) as usize;
-        std::ptr::copy_nonoverlapping(
-            (&fd as *const RawFd).cast::<u8>(),
-            libc::CMSG_DATA(header),
-            std::mem::size_of::<RawFd>(),
-        );
-        libc::sendmsg(report, &message, 0) >= 0
-    }
-}
-
 /// The child-side set-up: system calls only, on prepared data.
 fn child_setup(plan: &ChildPlan) -> io::Result<()> {
     let report = plan.report;
     match &plan.action {
-        Action::Tmpfs {
+        Action::Mount {
+            fstype,
             target,
-            options,
+            data,
             uid_map,
             gid_map,
+            pass_back,
+            verify_eio,
         } => {
             // SAFETY: unshare/mount/open/close with NUL-terminated strings
             // prepared before the fork; all async-signal-safe.
@@ -208,22 +233,21 @@ fn child_setup(plan: &ChildPlan) -> io::Result<()> {
                     if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) != 0 {
                         return Err(fail(report, UNSHARE));
                     }
-                    if !write_file(b"/proc/self/setgroups\0", b"deny") {
+                    if !write_file(c"/proc/self/setgroups", b"deny") {
                         return Err(fail(report, SETGROUPS));
                     }
-                    if !write_file(b"/proc/self/uid_map\0", uid_map) {
+                    if !write_file(c"/proc/self/uid_map", uid_map) {
                         return Err(fail(report, UID_MAP));
                     }
-                    if !write_file(b"/proc/self/gid_map\0", gid_map) {
+                    if !write_file(c"/proc/self/gid_map", gid_map) {
                         return Err(fail(report, GID_MAP));
                     }
                 }
-                let root = b"/\0";
                 let private = libc::MS_REC | libc::MS_PRIVATE;
                 let no_data = std::ptr::null();
                 if libc::mount(
                     std::ptr::null(),
-                    root.as_ptr().cast(),
+                    c"/".as_ptr(),
                     std::ptr::null(),
                     private,
                     no_data,
@@ -231,28 +255,56 @@ fn child_setup(plan: &ChildPlan) -> io::Result<()> {
                 {
                     return Err(fail(report, MAKE_PRIVATE));
                 }
-                let tmpfs = b"tmpfs\0";
+                let mut fuse_buffer = [0u8; FUSE_OPTIONS_ROOM];
+                let mut device: RawFd = -1;
+                let options: *const libc::c_char = match data {
+                    MountData::Fixed(options) => options.as_ptr(),
+                    MountData::Fuse { prefix, .. } => {
+                        device = libc::open(c"/dev/fuse".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
+                        if device < 0 {
+                            return Err(fail(report, OPEN_DEVICE));
+                        }
+                        fuse_options(&mut fuse_buffer, prefix, device);
+                        fuse_buffer.as_ptr().cast()
+                    }
+                };
                 if libc::mount(
-                    tmpfs.as_ptr().cast(),
+                    fstype.as_ptr(),
                     target.as_ptr(),
-                    tmpfs.as_ptr().cast(),
+                    fstype.as_ptr(),
                     libc::MS_NOSUID | libc::MS_NODEV,
-                    options.as_ptr().cast(),
+                    options.cast(),
                 ) != 0
                 {
                     return Err(fail(report, MOUNT));
                 }
-                let fd = libc::open(
-                    target.as_ptr(),
-                    libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-                );
-                if fd < 0 {
-                    return Err(fail(report, OPEN));
+                if let MountData::Fuse { socket, .. } = data {
+                    let sent = send_fd(*socket, device);
+                    libc::close(device);
+                    if !sent {
+                        return Err(fail(report, SEND_DEVICE));
+                    }
                 }
-                let sent = send_fd(report, fd);
-                libc::close(fd);
-                if !sent {
-                    return Err(fail(report, SEND));
+                if let Some(probe) = verify_eio {
+                    let made = libc::mkdir(probe.as_ptr(), 0o755) == 0;
+                    let eio = io::Error::last_os_error().raw_os_error() == Some(libc::EIO);
+                    if made || !eio {
+                        return Err(fail(report, VERIFY_EIO));
+                    }
+                }
+                if *pass_back {
+                    let fd = libc::open(
+                        target.as_ptr(),
+                        libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                    );
+                    if fd < 0 {
+                        return Err(fail(report, OPEN));
+                    }
+                    let sent = send_fd(report, fd);
+                    libc::close(fd);
+                    if !sent {
+                        return Err(fail(report, SEND));
+                    }
                 }
             }
         }
@@ -346,85 +398,6 @@ fn explain(step: u8, errno: i32) -> String {
     format!("{what} failed: {error}")
 }
 
-/// A report or a passed descriptor read from the harness's end.
-enum Report {
-    /// The set-up went through; the tmpfs, when one was passed.
-    Done(Option<OwnedFd>),
-    /// Step and errno of the failure.
-    Failed(u8, i32),
-    /// Nothing was sent.
-    Nothing,
-}
-
-/// Reads one report without waiting.
-fn receive(socket: &OwnedFd) -> Report {
-    #[repr(C, align(8))]
-    struct Control([u8; 64]);
-    let mut control = Control([0; 64]);
-    let mut payload = [0u8; 5];
-    let mut iov = libc::iovec {
-        iov_base: payload.as_mut_ptr().cast(),
-        iov_len: payload.len(),
-    };
-    // SAFETY: recvmsg into stack buffers that outlive the call; a received
-    // descriptor is owned by us from here on (wrapped in OwnedFd at once).
-    unsafe {
-        let mut message: libc::msghdr = MaybeUninit::zeroed().assume_init();
-        message.msg_iov = &mut iov;
-        message.msg_iovlen = 1;
-        message.msg_control = control.0.as_mut_ptr().cast();
-        message.msg_controllen = control.0.len();
-        let received = libc::recvmsg(
-            socket.as_raw_fd(),
-            &mut message,
-            libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
-        );
-        if received < 1 {
-            return Report::Nothing;
-        }
-        let mut passed = None;
-        let header = libc::CMSG_FIRSTHDR(&message);
-        if !header.is_null()
-            && (*header).cmsg_level == libc::SOL_SOCKET
-            && (*header).cmsg_type == libc::SCM_RIGHTS
-        {
-            let mut fd: RawFd = -1;
-            std::ptr::copy_nonoverlapping(
-                libc::CMSG_DATA(header),
-                (&mut fd as *mut RawFd).cast::<u8>(),
-                std::mem::size_of::<RawFd>(),
-            );
-            if fd >= 0 {
-                passed = Some(OwnedFd::from_raw_fd(fd));
-            }
-        }
-        let errno = i32::from_le_bytes([payload[1], payload[2], payload[3], payload[4]]);
-        match payload[0] {
-            0 => Report::Done(passed),
-            step => Report::Failed(step, errno),
-        }
-    }
-}
-
-/// A `SOCK_DGRAM` pair, close-on-exec: (harness end, child end).
-fn report_pair() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [-1; 2];
-    // SAFETY: socketpair fills `fds` with two new descriptors we then own.
-    let made = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
-    };
-    if made != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: both descriptors were just created and are owned by nobody else.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-}
-
 fn c_path(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path with a NUL byte"))
@@ -448,20 +421,53 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Builds the child's plan for `fault` in the prepared directory `base`.
-fn plan(fault: &RealFault, base: &Path, report: RawFd, probing: bool) -> io::Result<ChildPlan> {
+/// A mount of `fstype` on `target` with `options`, in a new mount namespace
+/// (with the caller's ids mapped, should a user namespace be needed).
+fn mount_action(
+    fstype: &'static CStr,
+    target: &Path,
+    data: MountData,
+    pass_back: bool,
+    verify_eio: Option<CString>,
+) -> io::Result<Action> {
+    let (uid, gid) = ids();
+    Ok(Action::Mount {
+        fstype,
+        target: c_path(target)?,
+        data,
+        uid_map: format!("{uid} {uid} 1").into_bytes(),
+        gid_map: format!("{gid} {gid} 1").into_bytes(),
+        pass_back,
+        verify_eio,
+    })
+}
+
+/// The real user and group ids.
+fn ids() -> (u32, u32) {
+    // SAFETY: getuid/getgid never fail.
+    unsafe { (libc::getuid(), libc::getgid()) }
+}
+
+/// Builds the child's plan for `fault` in the prepared directory `base`
+/// (`device` is the served device of an `eio` fault).
+fn plan(
+    fault: &RealFault,
+    base: &Path,
+    report: RawFd,
+    probing: bool,
+    device: Option<&Device>,
+) -> io::Result<ChildPlan> {
     let action = match *fault {
-        RealFault::Enospc { size, inodes } => {
-            // SAFETY: getuid/getgid never fail.
-            let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-            Action::Tmpfs {
-                target: c_path(&base.join(TMPFS_DIR))?,
-                options: CString::new(tmpfs_options(size, inodes))
-                    .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in options"))?,
-                uid_map: format!("{uid} {uid} 1").into_bytes(),
-                gid_map: format!("{gid} {gid} 1").into_bytes(),
-            }
-        }
+        RealFault::Enospc { size, inodes } => mount_action(
+            c"tmpfs",
+            &base.join(TMPFS_DIR),
+            MountData::Fixed(
+                CString::new(tmpfs_options(size, inodes))
+                    .map_err(|_| io::Error::other("NUL in the tmpfs options"))?,
+            ),
+            true,
+            None,
+        )?,
         RealFault::Efbig { limit } => Action::FileSize { limit },
         RealFault::Eacces { .. } => Action::DropDac {
             as_root: is_root(),
@@ -471,8 +477,24 @@ fn plan(fault: &RealFault, base: &Path, report: RawFd, probing: bool) -> io::Res
                 None
             },
         },
-        RealFault::Eio => {
-            return Err(io::Error::new(io::ErrorKind::Unsupported, EIO_UNAVAILABLE));
+        RealFault::Eio { .. } => {
+            let device = device.ok_or_else(|| io::Error::other("no device served"))?;
+            let (uid, gid) = ids();
+            let target = base.join(DEVICE_DIR);
+            let verify = if probing {
+                Some(c_path(&target.join("probe"))?)
+            } else {
+                None
+            };
+            let prefix = Device::options_prefix(uid, gid).into_bytes();
+            if prefix.len() + 16 > FUSE_OPTIONS_ROOM {
+                return Err(io::Error::other("FUSE mount options too long"));
+            }
+            let data = MountData::Fuse {
+                prefix,
+                socket: device.child_socket(),
+            };
+            mount_action(c"fuse", &target, data, false, verify)?
         }
     };
     Ok(ChildPlan { action, report })
@@ -488,7 +510,18 @@ fn prepare_dirs(fault: &RealFault, work: &Path) -> io::Result<()> {
             fs::create_dir_all(&parent)?;
             fs::set_permissions(&parent, fs::Permissions::from_mode(*parent_mode))
         }
-        RealFault::Efbig { .. } | RealFault::Eio => Ok(()),
+        RealFault::Eio { .. } => fs::create_dir_all(work.join(DEVICE_DIR)),
+        RealFault::Efbig { .. } => Ok(()),
+    }
+}
+
+/// Serves the failing device of an `eio` fault over `<work>/device`.
+fn serve_device(fault: &RealFault, work: &Path) -> io::Result<Option<Device>> {
+    match *fault {
+        RealFault::Eio { op, after } => {
+            Device::serve(&work.join(DEVICE_DIR), EioRule { op, after }).map(Some)
+        }
+        _ => Ok(None),
     }
 }
 
@@ -501,11 +534,22 @@ fn probe(fault: &RealFault) -> Option<String> {
             .tempdir()?;
         let probe_fault = match fault {
             RealFault::Eacces { .. } => RealFault::Eacces { parent_mode: 0o555 },
+            RealFault::Eio { .. } => RealFault::Eio {
+                op: EioOp::Mkdir,
+                after: 0,
+            },
             other => *other,
         };
         prepare_dirs(&probe_fault, base.path())?;
+        let mut device = serve_device(&probe_fault, base.path())?;
         let (harness_end, child_end) = report_pair()?;
-        let plan = plan(&probe_fault, base.path(), child_end.as_raw_fd(), true)?;
+        let plan = plan(
+            &probe_fault,
+            base.path(),
+            child_end.as_raw_fd(),
+            true,
+            device.as_ref(),
+        )?;
         // SAFETY: the child only runs `child_setup` (system calls on data
         // prepared above) and `_exit`; nothing that could need a lock held by
         // another thread of this process.
@@ -522,6 +566,9 @@ fn probe(fault: &RealFault) -> Option<String> {
         // SAFETY: waits for the child forked above.
         unsafe { libc::waitpid(pid, &mut status, 0) };
         drop(child_end);
+        if let Some(device) = device.as_mut() {
+            device.finish();
+        }
         let verdict = match receive(&harness_end) {
             Report::Failed(step, errno) => Some(explain(step, errno)),
             _ if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 => None,
@@ -551,20 +598,29 @@ pub struct Setup {
     plan: Arc<ChildPlan>,
     harness_end: OwnedFd,
     child_end: Option<OwnedFd>,
+    device: Option<Device>,
 }
 
 impl Setup {
     /// Prepares `dirs` (as returned by [`run_dirs`]) for `fault`.
     pub fn prepare(fault: &RealFault, dirs: &RunDirs) -> io::Result<Setup> {
         prepare_dirs(fault, &dirs.work)?;
+        let device = serve_device(fault, &dirs.work)?;
         let (harness_end, child_end) = report_pair()?;
-        let plan = plan(fault, &dirs.work, child_end.as_raw_fd(), false)?;
+        let plan = plan(
+            fault,
+            &dirs.work,
+            child_end.as_raw_fd(),
+            false,
+            device.as_ref(),
+        )?;
         Ok(Setup {
             fault: *fault,
             dirs: dirs.clone(),
             plan: Arc::new(plan),
             harness_end,
             child_end: Some(child_end),
+            device,
         })
     }
 
@@ -579,6 +635,9 @@ impl Setup {
     /// After a failed spawn: why the set-up failed, if it did.
     pub fn failure(&mut self) -> Option<String> {
         self.child_end = None;
+        if let Some(device) = self.device.as_mut() {
+            device.finish();
+        }
         match receive(&self.harness_end) {
             Report::Failed(step, errno) => Some(format!(
                 "real:{} cannot be set up: {}",
@@ -591,10 +650,15 @@ impl Setup {
 
     /// After the child ended: copies the tmpfs's content (kept alive by the
     /// descriptor the child passed, although its namespace is gone) into the
-    /// run directory and releases it, or makes the locked parent removable
-    /// again, so the output is inspected and cleaned up like any other.
+    /// run directory and releases it, stops serving the device (whose output
+    /// already is in the run directory), or makes the locked parent
+    /// removable again, so the output is inspected and cleaned up like any
+    /// other.
     pub fn collect(&mut self) -> io::Result<()> {
         self.child_end = None;
+        if let Some(device) = self.device.as_mut() {
+            device.finish();
+        }
         match self.fault {
             RealFault::Enospc { .. } => match receive(&self.harness_end) {
                 Report::Done(Some(tmpfs)) => {
@@ -614,7 +678,7 @@ impl Setup {
                 }
                 Ok(())
             }
-            RealFault::Efbig { .. } | RealFault::Eio => Ok(()),
+            RealFault::Efbig { .. } | RealFault::Eio { .. } => Ok(()),
         }
     }
 }
@@ -716,6 +780,36 @@ mod tests {
     }
 
     #[test]
+    fn the_eio_device_passes_through_all_but_the_chosen_operation() -> io::Result<()> {
+        let fault = RealFault::Eio {
+            op: EioOp::Write,
+            after: 4096,
+        };
+        if let Some(why) = unavailable(&fault) {
+            eprintln!("not checked here: {why}");
+            return Ok(());
+        }
+        let work = tempfile::tempdir()?;
+        let dirs = run_dirs(&fault, &RunDirs::new(work.path()));
+        let mut setup = Setup::prepare(&fault, &dirs)?;
+        let outcome = sh(
+            &mut setup,
+            work.path(),
+            "mkdir device/trace && head -c 4096 /dev/zero > device/trace/fits \
+             && mv device/trace/fits device/trace/kept && head -c 10 /dev/zero > device/trace/fails",
+        )?;
+        assert_ne!(outcome.termination, Termination::Exited(0));
+        assert!(
+            text(&outcome.stderr).contains("Input/output error"),
+            "{outcome:?}"
+        );
+        assert_eq!(fs::metadata(dirs.trace.join("kept"))?.len(), 4096);
+        assert!(!dirs.trace.join("fits").exists());
+        assert_eq!(fs::metadata(dirs.trace.join("fails"))?.len(), 0);
+        Ok(())
+    }
+
+    #[test]
     fn a_failed_child_step_is_the_skip_reason() -> io::Result<()> {
         let fault = RealFault::Enospc {
             size: Some(4096),
@@ -733,7 +827,7 @@ mod tests {
         assert_eq!(
             setup.failure(),
             Some(format!(
-                "real:enospc cannot be set up: mount the tmpfs failed: {}",
+                "real:enospc cannot be set up: mount the filesystem failed: {}",
                 io::Error::from_raw_os_error(libc::ENOENT)
             ))
         );
@@ -781,17 +875,17 @@ mod tests {
     }
 
     #[test]
-    fn tmpfs_options_carry_only_the_given_limits() {
-        assert_eq!(tmpfs_options(Some(8192), None), "size=8192,mode=0755");
-        assert_eq!(tmpfs_options(None, Some(2)), "nr_inodes=2,mode=0755");
+    fn fuse_options_end_in_the_device_number() {
+        let mut buffer = [0u8; FUSE_OPTIONS_ROOM];
+        fuse_options(&mut buffer, b"rootmode=40000,fd=", 1023);
+        let end = buffer.iter().position(|b| *b == 0).unwrap_or(0);
+        assert_eq!(&buffer[..end], b"rootmode=40000,fd=1023");
     }
 
     #[test]
-    fn eio_is_always_skipped_with_its_reason() {
-        assert_eq!(
-            unavailable(&RealFault::Eio).as_deref(),
-            Some(EIO_UNAVAILABLE)
-        );
+    fn tmpfs_options_carry_only_the_given_limits() {
+        assert_eq!(tmpfs_options(Some(8192), None), "size=8192,mode=0755");
+        assert_eq!(tmpfs_options(None, Some(2)), "nr_inodes=2,mode=0755");
     }
 
     #[test]
@@ -799,7 +893,7 @@ mod tests {
         assert_eq!(
             explain(MOUNT, libc::EPERM),
             format!(
-                "mount the tmpfs failed: {}",
+                "mount the filesystem failed: {}",
                 io::Error::from_raw_os_error(libc::EPERM)
             )
         );

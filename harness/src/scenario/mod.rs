@@ -20,7 +20,7 @@ pub use model::{
     ProgramSource, ScenarioFile, SignalSpec, SignalTrigger, StdoutExpect, SweepSpec, TraceState,
 };
 pub use problem::{Problem, ScenarioError};
-pub use real::RealFault;
+pub use real::{EioOp, RealFault};
 pub use validate::KNOWN_FAILPOINTS;
 
 /// Parses and validates scenario text read from `file`.

@@ -1,6 +1,7 @@
 //! `[faults] real`: a fault produced by the kernel itself, not simulated by
 //! faultfs: a small tmpfs (ENOSPC), `RLIMIT_FSIZE` (EFBIG), a directory the
-//! program may not write even as root (EACCES), or a failing device (EIO).
+//! program may not write even as root (EACCES), or a device that fails one
+//! kind of operation (EIO).
 
 use serde::Deserialize;
 
@@ -13,6 +14,36 @@ pub struct RawReal {
     pub inodes: Option<u64>,
     pub limit: Option<u64>,
     pub parent_mode: Option<u32>,
+    pub op: Option<String>,
+    pub after: Option<u64>,
+}
+
+/// The operation a failing device (`real:eio`) fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EioOp {
+    /// Creating a directory.
+    Mkdir,
+    /// Writing, once `after` bytes went through.
+    Write,
+    /// Syncing a file or a directory.
+    Fsync,
+}
+
+impl EioOp {
+    /// The operation's name in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EioOp::Mkdir => "mkdir",
+            EioOp::Write => "write",
+            EioOp::Fsync => "fsync",
+        }
+    }
+
+    fn parse(text: &str) -> Option<EioOp> {
+        [EioOp::Mkdir, EioOp::Write, EioOp::Fsync]
+            .into_iter()
+            .find(|op| op.as_str() == text)
+    }
 }
 
 /// A real kernel fault a case runs under (on the normal build of the recorder).
@@ -37,8 +68,14 @@ pub enum RealFault {
         /// Permission bits of the parent directory.
         parent_mode: u32,
     },
-    /// A device that fails I/O.
-    Eio,
+    /// The output directory is on a device (a FUSE filesystem the harness
+    /// serves) that fails every `op` with EIO.
+    Eio {
+        /// The failing operation.
+        op: EioOp,
+        /// For `write`: bytes written before writes fail.
+        after: u64,
+    },
 }
 
 /// The kinds a scenario may name.
@@ -54,7 +91,7 @@ impl RealFault {
             RealFault::Enospc { .. } => "enospc",
             RealFault::Efbig { .. } => "efbig",
             RealFault::Eacces { .. } => "eacces",
-            RealFault::Eio => "eio",
+            RealFault::Eio { .. } => "eio",
         }
     }
 }
@@ -76,7 +113,7 @@ pub fn validate(raw: RawReal) -> Result<RealFault, Vec<RealProblem>> {
         "enospc" => &["size", "inodes"],
         "efbig" => &["limit"],
         "eacces" => &["parent_mode"],
-        "eio" => &[],
+        "eio" => &["op", "after"],
         other => {
             return Err(vec![(
                 Some("kind"),
@@ -89,6 +126,8 @@ pub fn validate(raw: RawReal) -> Result<RealFault, Vec<RealProblem>> {
         ("inodes", raw.inodes.is_some()),
         ("limit", raw.limit.is_some()),
         ("parent_mode", raw.parent_mode.is_some()),
+        ("op", raw.op.is_some()),
+        ("after", raw.after.is_some()),
     ];
     for (key, present) in given {
         if present && !allowed.contains(&key) {
@@ -130,6 +169,19 @@ pub fn validate(raw: RawReal) -> Result<RealFault, Vec<RealProblem>> {
             format!("{mode:#o} is not a permission mode (0o000 to 0o777)"),
         ));
     }
+    let op = match raw.op.as_deref() {
+        None => EioOp::Write,
+        Some(text) => EioOp::parse(text).unwrap_or_else(|| {
+            problems.push((
+                Some("op"),
+                format!("{text:?} is not one of \"mkdir\", \"write\", \"fsync\""),
+            ));
+            EioOp::Write
+        }),
+    };
+    if kind == "eio" && raw.after.is_some() && op != EioOp::Write {
+        problems.push((Some("after"), "after goes with op = \"write\"".to_string()));
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -144,7 +196,10 @@ pub fn validate(raw: RawReal) -> Result<RealFault, Vec<RealProblem>> {
         "eacces" => RealFault::Eacces {
             parent_mode: raw.parent_mode.unwrap_or(DEFAULT_PARENT_MODE),
         },
-        _ => RealFault::Eio,
+        _ => RealFault::Eio {
+            op,
+            after: raw.after.unwrap_or(0),
+        },
     })
 }
 
@@ -181,7 +236,17 @@ mod tests {
             validate(raw("eacces")).ok(),
             Some(RealFault::Eacces { parent_mode: 0o555 })
         );
-        assert_eq!(validate(raw("eio")).ok(), Some(RealFault::Eio));
+        let eio = RawReal {
+            op: Some("fsync".to_string()),
+            ..raw("eio")
+        };
+        assert_eq!(
+            validate(eio).ok(),
+            Some(RealFault::Eio {
+                op: EioOp::Fsync,
+                after: 0
+            })
+        );
     }
 
     #[test]
@@ -201,6 +266,15 @@ mod tests {
         let unknown = validate(raw("enomem")).err().unwrap_or_default();
         assert_eq!(unknown[0].0, Some("kind"));
         assert!(unknown[0].1.contains("enospc, efbig, eacces, eio"));
+        let after = RawReal {
+            op: Some("mkdir".to_string()),
+            after: Some(10),
+            ..raw("eio")
+        };
+        assert_eq!(
+            validate(after).err().unwrap_or_default()[0].0,
+            Some("after")
+        );
         let mode = RawReal {
             parent_mode: Some(0o1000),
             ..raw("eacces")
