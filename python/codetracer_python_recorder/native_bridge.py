@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from functools import cache
 
 from . import _native
 from .policy import IoCapture, current, io_capture_setting
@@ -51,7 +50,6 @@ class NativeStartRequest:
         }
 
 
-@cache
 def _accepted_keywords(function_name: str) -> frozenset[str]:
     """The keyword parameters a native function takes (from its text signature)."""
     try:
@@ -61,6 +59,9 @@ def _accepted_keywords(function_name: str) -> frozenset[str]:
     return frozenset(parameters)
 
 
+# Read once on import: never while recording, where `inspect`'s generated code would be recorded.
+_START_KEYWORDS = _accepted_keywords("start_tracing")
+_STOP_KEYWORDS = _accepted_keywords("stop_tracing")
 _reported: set[str] = set()
 
 
@@ -74,10 +75,9 @@ def _report_unapplied(name: str, value: object) -> None:
 
 def start_native(request: NativeStartRequest) -> None:
     """Starts recording; raises the native ``RecorderError`` on failure."""
-    accepted = _accepted_keywords("start_tracing")
     keywords: dict[str, object] = {}
     for name, value in request.native_keywords().items():
-        if name in accepted:
+        if name in _START_KEYWORDS:
             keywords[name] = value
         elif value is not None:
             _report_unapplied(name, value)
@@ -86,7 +86,7 @@ def start_native(request: NativeStartRequest) -> None:
 
 def stop_native(exit_code: int | None = None) -> None:
     """Stops recording, handing the program's exit status (native keyword ``exit_code``) to the metadata."""
-    if "exit_code" in _accepted_keywords("stop_tracing"):
+    if "exit_code" in _STOP_KEYWORDS:
         _native.stop_tracing(exit_code=exit_code)
         return
     if exit_code is not None:
