@@ -219,8 +219,10 @@ def _config(parser: argparse.ArgumentParser, argv: list[str]) -> RecorderCLIConf
 
 @dataclass
 class _Run:
-    config: RecorderCLIConfig
+    """A program that is about to run, recorded."""
+
     program: Program
+    #: ``main(argv)`` called from other code: put the interpreter state back afterwards.
     in_process: bool
 
 
@@ -257,16 +259,14 @@ def _prepare(argv: list[str], in_process: bool) -> _Run | int:
     if isinstance(program, int):
         return program
     program.install()
-    if program.locate():
-        activation = config.activation_path or program.activation_path
-        _native.set_exit_on_abort(True)
-        try:
-            start(config.trace_dir, format=config.format, start_on_enter=activation,
-                  trace_filter=filters or None, apply_env_policy=False)
-        except RecorderError as error:
-            program.restore()
-            return _recorder_failed(error, "start")
-    return _Run(config, program, in_process)
+    _native.set_exit_on_abort(True)
+    try:
+        start(config.trace_dir, format=config.format, start_on_enter=config.activation_path or program.activation_path,
+              trace_filter=filters or None, apply_env_policy=False)
+    except RecorderError as error:
+        program.restore()
+        return _recorder_failed(error, "start")
+    return _Run(program, in_process)
 
 
 def _wait_for_threads() -> None:

@@ -76,10 +76,9 @@ class Program:
     path0: str
     #: The ``__main__`` module it runs in.
     main_module: types.ModuleType
-    #: The file recording starts at (``None``: from the start).
+    #: The file recording starts at (``None``: from the start, as for ``-m``, whose
+    #: parent packages' code is the program's too).
     activation_path: str | None
-    #: A module target (``-m``): located by :meth:`locate` once installed.
-    module_name: str | None = None
     #: The state :meth:`install` replaced.
     saved: _Saved | None = field(default=None, repr=False)
 
@@ -104,23 +103,6 @@ class Program:
             sys.path[0] = saved.path0
         if saved.main is not None:
             sys.modules["__main__"] = saved.main
-
-    def locate(self) -> bool:
-        """For ``-m``: finds the module (its parents are imported, as python does) and sets
-        :attr:`activation_path`. ``False`` when it cannot be found: running it then prints
-        python's own error."""
-        if self.module_name is None:
-            return True
-        try:
-            spec = importlib.util.find_spec(self.module_name)
-            if spec is not None and spec.submodule_search_locations is not None:
-                spec = importlib.util.find_spec(self.module_name + ".__main__")
-        except (ImportError, AttributeError, TypeError, ValueError):
-            return False
-        if spec is None:
-            return False
-        self.activation_path = spec.origin if spec.has_location else None
-        return True
 
     def forget_file(self) -> None:
         """After a script ends (not by ``SystemExit``) python drops ``__file__`` and ``__cached__``."""
@@ -189,7 +171,6 @@ def prepare_module(name: str, args: list[str]) -> Program:
         path0=os.getcwd(),
         main_module=_fresh_main(),
         activation_path=None,
-        module_name=name,
     )
 
 

@@ -191,6 +191,17 @@ def test_dash_m_module_as_python_dash_m(tmp_path):
     assert_same(*both(tmp_path, ["-m", "no_such_module_here"], cwd=tmp_path))
 
 
+def test_dash_m_runs_the_parent_package_once_and_reports_its_failure_as_python(tmp_path):
+    write_script(tmp_path / "loud", "print('package init ran')\n", "__init__.py")
+    write_script(tmp_path / "loud", "print('tool ran')\n", "tool.py")
+    assert_same(*both(tmp_path, ["-m", "loud.tool"], cwd=tmp_path))
+    write_script(tmp_path / "broken", "raise RuntimeError('init failed')\n", "__init__.py")
+    write_script(tmp_path / "broken", "print('never')\n", "tool.py")
+    plain, traced = both(tmp_path, ["-m", "broken.tool"], cwd=tmp_path)
+    assert_same(plain, traced)
+    assert "RuntimeError: init failed" in traced.stderr
+
+
 def test_a_directory_with_main_runs_as_python_runs_it(tmp_path):
     write_script(tmp_path / "appdir", VIEW, "__main__.py")
     assert_same(*both(tmp_path, ["appdir", "x"], cwd=tmp_path))
