@@ -9,6 +9,8 @@
 pub mod api;
 pub mod encode;
 pub mod ffi;
+#[allow(dead_code)] // until phase 2 wires the filter layer into the tracer
+mod filter;
 pub mod logging;
 pub mod monitoring;
 pub mod policy;
