@@ -34,3 +34,6 @@ pub mod selector;
 pub mod summary;
 pub mod tokens;
 pub mod value_policy;
+
+#[cfg(test)]
+mod tests;
