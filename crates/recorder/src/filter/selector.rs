@@ -44,7 +44,7 @@ enum Matcher {
     Glob(GlobMatcher),
     Regex(Regex),
     Literal(String),
-    Tokens(TokenSet),
+    Tokens(Box<TokenSet>),
 }
 
 /// A compiled pattern.
@@ -66,7 +66,7 @@ impl Pattern {
                 .map(Matcher::Regex)
                 .map_err(|err| format!("bad regex {text:?}: {}", last_line(&err.to_string())))?,
             MatchType::Literal => Matcher::Literal(text.to_owned()),
-            MatchType::Tokens => Matcher::Tokens(TokenSet::parse(text)?),
+            MatchType::Tokens => Matcher::Tokens(Box::new(TokenSet::parse(text)?)),
         };
         Ok(Pattern {
             text: text.to_owned(),
