@@ -80,22 +80,15 @@ pub fn load_chain(
 
 /// The paths of a `::`-joined specification; empty pieces are ignored.
 pub fn split_spec(spec: &OsStr) -> Vec<PathBuf> {
-    let bytes = spec.as_bytes();
     let separator = SPEC_SEPARATOR.as_bytes();
-    let mut paths = Vec::new();
-    let mut start = 0;
-    let mut index = 0;
-    while index + separator.len() <= bytes.len() {
-        if &bytes[index..index + separator.len()] == separator {
-            paths.push(&bytes[start..index]);
-            index += separator.len();
-            start = index;
-        } else {
-            index += 1;
-        }
+    let mut pieces = Vec::new();
+    let mut rest = spec.as_bytes();
+    while let Some(at) = rest.windows(separator.len()).position(|w| w == separator) {
+        pieces.push(&rest[..at]);
+        rest = &rest[at + separator.len()..];
     }
-    paths.push(&bytes[start..]);
-    paths
+    pieces.push(rest);
+    pieces
         .into_iter()
         .filter(|piece| !piece.is_empty())
         .map(|piece| PathBuf::from(OsStr::from_bytes(piece)))

@@ -47,8 +47,9 @@ impl<'a> Subject<'a> {
                 Path::new(file).strip_prefix(root).ok()?.to_str()
             })
             .collect();
+        let runtime_name = context.module_name.filter(|name| !name.is_empty());
         let mut modules = Vec::new();
-        if matches!(context.module_name, None | Some("__main__")) {
+        if matches!(runtime_name, None | Some("__main__")) {
             let deepest = sources
                 .iter()
                 .zip(&relative)
@@ -58,7 +59,7 @@ impl<'a> Subject<'a> {
                 modules.push(module);
             }
         }
-        if let Some(name) = context.module_name.filter(|name| !name.is_empty()) {
+        if let Some(name) = runtime_name {
             if !modules.iter().any(|module| module == name) {
                 modules.push(name.to_owned());
             }
@@ -179,5 +180,13 @@ mod tests {
         let subject = Subject::new(&context, &[source(Some("/p"))]);
         assert!(subject.modules.is_empty());
         assert_eq!(subject.object_name(), "<module>");
+        let empty_name = ScopeContext {
+            file_path: "/p/tool.py",
+            qualname: "run",
+            module_name: Some(""),
+        };
+        let subject = Subject::new(&empty_name, &[source(Some("/p"))]);
+        assert_eq!(subject.modules, ["tool"]);
+        assert_eq!(subject.object_name(), "tool.run");
     }
 }
