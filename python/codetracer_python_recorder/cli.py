@@ -42,6 +42,7 @@ _POLICY_FLAGS = {
     "log_level": ("--codetracer-log-level", "--log-level", True),
     "log_file": ("--codetracer-log-file", "--log-file", True),
     "json_errors": ("--codetracer-json-errors", "--json-errors", False),
+    "follow_fork": ("--codetracer-follow-fork", "--follow-fork", False),
 }
 
 _VALUE_OPTIONS = {"--out-dir", "--trace-dir", "--format", "--activation-path"} | {
@@ -72,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         ("require_trace", "finishing without a trace is an error (ERR_TRACE_MISSING)"),
         ("keep_partial_trace", "on failure keep the staged files, marked partial"),
         ("json_errors", "one JSON trailer line on stderr per recorder error"),
+        ("follow_fork", "record each forked child into <out-dir>.fork-<pid>"),
     ):
         policy.add_argument(*_POLICY_FLAGS[key][:2], dest=key, nargs="?", const="true", metavar="BOOL", help=help_text)
     policy.add_argument(*_POLICY_FLAGS["log_level"][:2], dest="log_level", metavar="LEVEL",
@@ -117,7 +119,14 @@ def _split(argv: Sequence[str]) -> _Invocation:
 
 
 def _say(message: str) -> None:
-    print(f"codetracer-python-recorder: {message}", file=sys.stderr, flush=True)
+    """One line of the recorder's own on file descriptor 2: the program may
+    have closed or replaced ``sys.stderr``, the recorder's messages still show."""
+    data = os.fsencode(f"codetracer-python-recorder: {message}\n")
+    try:
+        while data:
+            data = data[os.write(2, data) :]
+    except OSError:
+        pass
 
 
 def _flush_std_streams() -> None:
@@ -213,12 +222,14 @@ def main(argv: Sequence[str] | None = None) -> Any:
         return target
 
     _native.set_exit_on_abort(True)
+    recorder_argv = list(sys.argv)
+    sys.argv[:] = [target.argv0, *invocation.args]  # the metadata records the program's own argv
     try:
         start(options.out_dir or DEFAULT_OUT_DIR, options.format, options.activation_path or target.activation_path)
     except RecorderError as error:
+        sys.argv[:] = recorder_argv
         return _recorder_failed(error, "start")
 
-    sys.argv[:] = [target.argv0, *invocation.args]
     sys.path[0] = target.path0
     exit_value: Any = 0
     interrupted: KeyboardInterrupt | None = None
