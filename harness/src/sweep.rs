@@ -260,8 +260,9 @@ fn check_faulty(
     let state = observed.dir.state.as_ref().ok().map(Observed::state);
     let stdout_same = observed.outcome.stdout == baseline.stdout;
     let trailers = observed.stderr.trailers.len();
-    if let Ok(Observed::Partial { .. }) = observed.dir.state {
-        if !case.policy.keep_partial() {
+    if let Ok(Observed::Partial { reason, .. }) = &observed.dir.state {
+        let terminated = reason == recorder_errors::ErrorCode::Terminated.as_str();
+        if !case.policy.keep_partial() && !terminated {
             differences.push("partial trace kept although keep_partial_trace is off".to_string());
         }
     }

@@ -67,6 +67,7 @@ pub struct RawPolicy {
     pub log_level: Option<String>,
     pub log_file: Option<String>,
     pub json_errors: Option<bool>,
+    pub follow_fork: Option<bool>,
 }
 
 /// `[faults]`: fail points, a faultfs plan and a signal.
@@ -173,7 +174,8 @@ overlay_fields!(RawPolicy {
     keep_partial_trace,
     log_level,
     log_file,
-    json_errors
+    json_errors,
+    follow_fork
 });
 overlay_fields!(RawFaults {
     failpoints,
