@@ -8,6 +8,8 @@ use std::time::Duration;
 use recorder_errors::OnRecorderError;
 use regex::Regex;
 
+use super::real::RealFault;
+
 /// One scenario file and the cases it defines (in file order).
 #[derive(Debug, Clone)]
 pub struct ScenarioFile {
@@ -196,6 +198,8 @@ pub struct Faults {
     pub faultfs_plan: Option<String>,
     /// A signal to send.
     pub signal: Option<SignalSpec>,
+    /// A real kernel fault (the case then runs on the normal build).
+    pub real: Option<RealFault>,
 }
 
 impl Faults {
@@ -210,6 +214,29 @@ impl Faults {
             .map(|(name, action)| format!("{name}={action}"))
             .collect();
         Some(entries.join(";"))
+    }
+
+    /// The kinds of fault injected, for `harness list`: `faultfs plan`,
+    /// `fail point`, `signal`, `real:<kind>` joined by `+`, or `none`.
+    pub fn kinds(&self) -> String {
+        let mut kinds = Vec::new();
+        if self.faultfs_plan.is_some() {
+            kinds.push("faultfs plan".to_string());
+        }
+        if !self.failpoints.is_empty() {
+            kinds.push("fail point".to_string());
+        }
+        if self.signal.is_some() {
+            kinds.push("signal".to_string());
+        }
+        if let Some(real) = &self.real {
+            kinds.push(format!("real:{}", real.kind()));
+        }
+        if kinds.is_empty() {
+            "none".to_string()
+        } else {
+            kinds.join("+")
+        }
     }
 }
 

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::real::RawReal;
+
 /// A whole scenario file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,13 +72,14 @@ pub struct RawPolicy {
     pub follow_fork: Option<bool>,
 }
 
-/// `[faults]`: fail points, a faultfs plan and a signal.
+/// `[faults]`: fail points, a faultfs plan, a signal and a real kernel fault.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFaults {
     pub failpoints: Option<BTreeMap<String, String>>,
     pub faultfs_plan: Option<String>,
     pub signal: Option<RawSignal>,
+    pub real: Option<RawReal>,
 }
 
 /// `signal = { send = "SIGINT", after_ms = N }` or `{ send, at_failpoint, delay_ms }`.
@@ -180,7 +183,8 @@ overlay_fields!(RawPolicy {
 overlay_fields!(RawFaults {
     failpoints,
     faultfs_plan,
-    signal
+    signal,
+    real
 });
 overlay_fields!(RawSweep { errno, in_tests });
 overlay_fields!(RawExpect {
