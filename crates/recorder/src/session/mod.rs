@@ -278,15 +278,24 @@ pub fn terminate(py: Python<'_>, signal: i32) -> ! {
 
 /// `os.exec*` is about to replace the process image: the recording is
 /// finished as by `stop()` (the program's run ends here). A failure is
-/// logged, never raised: raising from the audit hook would fail the exec.
+/// never raised (from the audit hook it would fail the exec inside the
+/// program): under `abort` in CLI mode the process ends with the error's
+/// exit code, as after a failed callback; otherwise it is logged (with its
+/// trailer) and the exec goes on.
 pub fn before_exec(py: Python<'_>) {
     if fork::inherited() || !is_tracing(py) {
         return;
     }
     log::debug!("os.exec: finishing the recording before the process image is replaced");
-    if let Err(error) = stop(py) {
-        logging::with_error_code(error.code(), || {
-            log::error!("os.exec: the trace could not be finished: {error}");
-        });
+    let Err(error) = stop(py) else {
+        return;
+    };
+    let exit_on_abort = state::lock(py).exit_on_abort;
+    if exit_on_abort && policy::snapshot().on_recorder_error == policy::OnRecorderError::Abort {
+        failure::exit_process(py, &error);
     }
+    logging::with_error_code(error.code(), || {
+        log::error!("os.exec: the trace could not be finished: {error}");
+    });
+    logging::trailer::emit(&error);
 }
