@@ -214,7 +214,7 @@ def test_a_debug_run_logs_start_activation_tool_detach_and_finish_as_json_with_t
     out = tmp_path / "trace"
     log = tmp_path / "recorder.log"
     result = run_cli(
-        ["--out-dir", str(out), str(script)],
+        ["--out-dir", str(out), "--format", "json", str(script)],
         env=clean_env(CODETRACER_LOG_LEVEL="debug", CODETRACER_LOG_FILE=str(log)),
     )
     assert result.returncode == 0, result.describe()

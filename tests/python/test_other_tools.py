@@ -31,7 +31,7 @@ def test_cprofile_inside_a_recorded_program_runs_as_under_python(tmp_path):
     script = write_script(tmp_path, PROFILED)
     plain = run([str(script)])
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), str(script)])
+    traced = run_cli(["--format", "json", "--out-dir", str(out), str(script)])
     assert plain.returncode == 0, plain.describe()
     assert traced.returncode == 0, traced.describe()
     assert "fib calls: 465" in traced.stdout
@@ -69,7 +69,7 @@ def test_a_program_using_sys_monitoring_itself_sees_what_it_sees_under_python(tm
     script = write_script(tmp_path, SELF_MONITORING)
     plain = run([str(script)])
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), str(script)])
+    traced = run_cli(["--format", "json", "--out-dir", str(out), str(script)])
     assert plain.returncode == 0, plain.describe()
     assert traced.returncode == 0, traced.describe()
     assert traced.stdout == plain.stdout == "20 5 None None\n"
@@ -85,7 +85,7 @@ def test_the_recorder_takes_ids_3_and_4_before_any_reserved_one(tmp_path):
         """,
     )
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), str(script)])
+    traced = run_cli(["--format", "json", "--out-dir", str(out), str(script)])
     assert traced.returncode == 0, traced.describe()
     assert traced.stdout == "[None, None, None, 'codetracer', None, None]\n"
 
@@ -122,7 +122,8 @@ def test_coverage_with_the_sysmon_core_measures_the_same_lines_under_the_recorde
     plain_out, plain_report = coverage([str(script)], str(tmp_path / "plain.cov"))
     out = tmp_path / "trace"
     traced_out, traced_report = coverage(
-        ["-m", "codetracer_python_recorder", "--out-dir", str(out), str(script)], str(tmp_path / "traced.cov")
+        ["-m", "codetracer_python_recorder", "--format", "json", "--out-dir", str(out), str(script)],
+        str(tmp_path / "traced.cov"),
     )
     assert traced_out == plain_out == "small big\n"
     assert traced_report == plain_report

@@ -64,7 +64,7 @@ def test_a_fork_child_leaves_the_parent_s_trace_alone(tmp_path, policy):
     script = write_script(tmp_path, FORK_CHILD_EXITS_NORMALLY)
     plain = run([str(script)])
     out = tmp_path / "trace"
-    traced = run_cli(["--codetracer-on-recorder-error", policy, "--out-dir", str(out), str(script)])
+    traced = run_cli(["--format", "json", "--codetracer-on-recorder-error", policy, "--out-dir", str(out), str(script)])
     assert traced.returncode == plain.returncode == 0, traced.describe()
     assert sorted(traced.stdout.splitlines()) == sorted(plain.stdout.splitlines())
     assert "warn" not in traced.stderr.lower() and "error" not in traced.stderr.lower(), traced.stderr
@@ -101,7 +101,7 @@ def test_a_multiprocessing_fork_child_never_writes_into_the_parent_s_trace(tmp_p
     script = write_script(tmp_path, MULTIPROCESSING_FORK)
     plain = run([str(script)])
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), str(script)])
+    traced = run_cli(["--format", "json", "--out-dir", str(out), str(script)])
     assert traced.returncode == plain.returncode == 0, traced.describe()
     assert traced.stdout == plain.stdout
     assert is_complete(out), recorder_entries(out)
@@ -130,7 +130,7 @@ def test_follow_fork_records_the_child_next_to_the_parent(tmp_path, how):
         script = write_script(tmp_path, FORK_CHILD_EXITS_NORMALLY)
         flags = ["--codetracer-follow-fork"] if how == "flag" else []
         env = clean_env(CODETRACER_FOLLOW_FORK="1") if how == "env" else None
-        traced = run_cli([*flags, "--out-dir", str(out), str(script)], env=env)
+        traced = run_cli(["--format", "json", *flags, "--out-dir", str(out), str(script)], env=env)
     assert traced.returncode == 0, traced.describe()
     assert sorted(traced.stdout.splitlines()) == ["child 42", "parent 42"]
     children = list(tmp_path.glob("trace.fork-*"))
@@ -146,7 +146,7 @@ def test_follow_fork_records_the_child_next_to_the_parent(tmp_path, how):
 def test_follow_fork_records_a_multiprocessing_fork_child_completely(tmp_path):
     script = write_script(tmp_path, MULTIPROCESSING_FORK)
     out = tmp_path / "trace"
-    traced = run_cli(["--codetracer-follow-fork", "--out-dir", str(out), str(script)])
+    traced = run_cli(["--format", "json", "--codetracer-follow-fork", "--out-dir", str(out), str(script)])
     assert traced.returncode == 0, traced.describe()
     assert is_complete(out)
     (child,) = tmp_path.glob("trace.fork-*")
@@ -187,7 +187,7 @@ def test_sigterm_and_sighup_finish_the_trace_partial_then_end_the_process_by_the
     plain = _run_and_signal([sys.executable, str(script)], signum)
     out = tmp_path / "trace"
     traced = _run_and_signal(
-        [sys.executable, "-m", "codetracer_python_recorder", "--codetracer-on-recorder-error", policy,
+        [sys.executable, "-m", "codetracer_python_recorder", "--format", "json", "--codetracer-on-recorder-error", policy,
          "--out-dir", str(out), str(script)],
         signum,
     )
@@ -213,7 +213,8 @@ def test_a_program_s_own_sigterm_handler_is_left_alone(tmp_path):
     plain = _run_and_signal([sys.executable, str(script)], signal.SIGTERM)
     out = tmp_path / "trace"
     traced = _run_and_signal(
-        [sys.executable, "-m", "codetracer_python_recorder", "--out-dir", str(out), str(script)], signal.SIGTERM
+        [sys.executable, "-m", "codetracer_python_recorder", "--format", "json", "--out-dir", str(out), str(script)],
+        signal.SIGTERM,
     )
     assert plain.returncode == 3
     assert traced.returncode == 3, traced.stderr
@@ -232,7 +233,7 @@ def test_an_ignored_sigterm_stays_ignored(tmp_path):
         """,
     )
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), str(script)])
+    traced = run_cli(["--format", "json", "--out-dir", str(out), str(script)])
     assert traced.returncode == 0, traced.describe()
     assert traced.stdout == "survived True\n"
     assert is_complete(out)
@@ -254,7 +255,7 @@ def test_exec_finishes_the_trace_before_the_process_image_is_replaced(tmp_path, 
     script = write_script(tmp_path, EXEC)
     plain = run([str(script)])
     out = tmp_path / "trace"
-    traced = run_cli(["--codetracer-on-recorder-error", policy, "--out-dir", str(out), str(script)])
+    traced = run_cli(["--format", "json", "--codetracer-on-recorder-error", policy, "--out-dir", str(out), str(script)])
     assert traced.returncode == plain.returncode == 0, traced.describe()
     assert traced.stdout == plain.stdout == "before exec\nafter exec\n"
     assert is_complete(out), recorder_entries(out)
@@ -275,7 +276,7 @@ def test_a_failed_exec_leaves_a_finished_trace_and_the_program_runs_on(tmp_path)
     )
     plain = run([str(script)])
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), str(script)])
+    traced = run_cli(["--format", "json", "--out-dir", str(out), str(script)])
     assert traced.returncode == plain.returncode == 0, traced.describe()
     assert traced.stdout == plain.stdout
     assert is_complete(out), recorder_entries(out)
@@ -296,7 +297,7 @@ def test_os_exit_leaves_a_recoverable_staging_directory_and_nothing_under_final_
     )
     plain = run([str(script)])
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), str(script)])
+    traced = run_cli(["--format", "json", "--out-dir", str(out), str(script)])
     assert traced.returncode == plain.returncode == 5, traced.describe()
     assert traced.stdout == plain.stdout
     entries = recorder_entries(out)

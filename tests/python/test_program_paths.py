@@ -30,7 +30,7 @@ def test_a_program_in_a_directory_named_importlib_is_recorded(tmp_path):
     app_dir.mkdir()
     script = write_script(app_dir, "def f(x):\n    return x + 1\nprint(f(1))\n", name="app.py")
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), str(script)])
+    traced = run_cli(["--format", "json", "--out-dir", str(out), str(script)])
     assert traced.returncode == 0, traced.describe()
     assert traced.stdout == "2\n"
     assert steps_in(out, "importlib/app.py") >= 3
@@ -56,7 +56,7 @@ def test_a_user_package_named_like_the_recorder_or_under_importlib_is_recorded(t
         """,
     )
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), str(script)], cwd=tmp_path)
+    traced = run_cli(["--format", "json", "--out-dir", str(out), str(script)], cwd=tmp_path)
     assert traced.returncode == 0, traced.describe()
     assert traced.stdout == "12\n"
     assert steps_in(out, "importlib/helper.py") >= 1
@@ -72,7 +72,7 @@ def test_a_sysconfig_py_next_to_the_program_is_not_run_by_the_recorder(tmp_path,
     script = write_script(tmp_path, "import json\ndef f():\n    return json.dumps([1])\nprint(f())\n")
     plain = run([str(script)], cwd=tmp_path)
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), str(script)], cwd=tmp_path)
+    traced = run_cli(["--format", "json", "--out-dir", str(out), str(script)], cwd=tmp_path)
     assert plain.returncode == 0 and plain.stdout == "[1]\n", plain.describe()
     assert traced.returncode == 0, traced.describe()
     assert traced.stdout == plain.stdout
@@ -91,7 +91,7 @@ def test_a_script_and_an_output_directory_that_are_not_utf8_work_as_under_python
                           name=BAD + ".py")
     plain = run([str(script), BAD])
     out = tmp_path / BAD
-    traced = run_cli(["--codetracer-on-recorder-error", policy, "--out-dir", str(out), str(script), BAD])
+    traced = run_cli(["--format", "json", "--codetracer-on-recorder-error", policy, "--out-dir", str(out), str(script), BAD])
     assert plain.returncode == 0 and plain.stdout == "2\n", plain.describe()
     assert traced.returncode == 0, traced.describe()
     assert traced.stdout == plain.stdout
@@ -111,7 +111,7 @@ def test_a_script_and_an_output_directory_that_are_not_utf8_work_as_under_python
 def test_metadata_args_are_the_program_s_own_arguments(tmp_path):
     script = write_script(tmp_path, "print('ok')\n")
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), "--format", "json", str(script), "--flag", "value"])
+    traced = run_cli(["--format", "json", "--out-dir", str(out), "--format", "json", str(script), "--flag", "value"])
     assert traced.returncode == 0, traced.describe()
     metadata = json.loads((out / "trace_metadata.json").read_text())
     assert metadata["args"] == ["--flag", "value"]
@@ -137,7 +137,7 @@ def test_exceptions_with_arguments_that_are_not_str_show_a_preview_of_them(tmp_p
         """,
     )
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), str(script)])
+    traced = run_cli(["--format", "json", "--out-dir", str(out), str(script)])
     assert traced.returncode == 0, traced.describe()
     raised = [event["Event"]["content"] for event in trace_events(out)
               if "Event" in event and event["Event"]["metadata"] == "raise"]
@@ -156,7 +156,7 @@ def test_a_closed_sys_stderr_does_not_change_the_recorder_s_exit_status(tmp_path
     script = write_script(tmp_path, f"import sys\nprint('out', flush=True)\n{action}\n")
     out = tmp_path / "trace"
     traced = run(
-        ["-m", "codetracer_python_recorder", "--out-dir", str(out), str(script)],
+        ["-m", "codetracer_python_recorder", "--format", "json", "--out-dir", str(out), str(script)],
         python=fixtures_python,
         env=clean_env(CODETRACER_FAULTFS_PLAN="fail=fsync#1:EIO", CODETRACER_JSON_ERRORS="1"),
     )
