@@ -32,7 +32,7 @@ pub use logging::trailer::set_writer as set_trailer_writer;
 pub use policy::{configure as configure_policy, OnRecorderError, PolicyKey, PolicyUpdate};
 pub use session::{flush, is_tracing, start, stop};
 pub use writer::{
-    TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE, PATHS_FILE,
+    ExactBytes, TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE, PATHS_FILE,
 };
 
 use pyo3::prelude::*;
