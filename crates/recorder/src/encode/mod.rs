@@ -28,9 +28,8 @@
 //! that cannot be read is an `Error` record.
 //!
 //! Struct types are found by shape ([`shapes`]) without building an interning
-//! key per instance; [`json`] writes the per-step events without serde.
+//! key per instance.
 
-pub mod json;
 mod shapes;
 mod types;
 
@@ -43,7 +42,7 @@ use runtime_tracing::{
     FieldTypeRecord, TypeKind, TypeRecord, TypeSpecificInfo, ValueRecord, NONE_TYPE_ID,
 };
 
-use crate::writer::TraceWriter;
+use crate::writer::TypeInterner;
 
 pub use types::{type_name, Builtin, TypeCache};
 
@@ -124,7 +123,7 @@ impl ValueEncoder {
     pub fn encode(
         &mut self,
         value: &Bound<'_, PyAny>,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         self.active.clear();
         self.budget = self.limits.max_nodes;
@@ -145,7 +144,7 @@ impl ValueEncoder {
     pub fn encode_local(
         &mut self,
         value: &Bound<'_, PyAny>,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let share = (self.step_left / self.step_vars.max(1)).clamp(1, self.limits.max_nodes);
         self.active.clear();
@@ -161,7 +160,7 @@ impl ValueEncoder {
     pub fn encode_varargs(
         &mut self,
         value: &Bound<'_, PyAny>,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         self.active.clear();
         self.budget = self.limits.max_nodes;
@@ -178,16 +177,20 @@ impl ValueEncoder {
     }
 
     /// An `Error` record carrying `msg`.
-    pub fn error(&mut self, msg: String, writer: &mut TraceWriter) -> RecorderResult<ValueRecord> {
+    pub fn error(
+        &mut self,
+        msg: String,
+        writer: &mut impl TypeInterner,
+    ) -> RecorderResult<ValueRecord> {
         let type_id = self.types.builtin(Builtin::Error, writer)?;
         Ok(ValueRecord::Error { msg, type_id })
     }
 
     fn seq_type_for_varargs(
         &mut self,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<runtime_tracing::TypeId> {
-        writer.ensure_type("tuple\u{0}seq", || TypeRecord {
+        writer.intern_type("tuple\u{0}seq", || TypeRecord {
             kind: TypeKind::Seq,
             lang_type: "tuple".to_string(),
             specific_info: TypeSpecificInfo::None,
@@ -198,7 +201,7 @@ impl ValueEncoder {
         &mut self,
         value: &Bound<'_, PyAny>,
         depth: usize,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let py = value.py();
         let ptr = value.as_ptr();
@@ -333,7 +336,7 @@ impl ValueEncoder {
         exact: *mut ffi::PyTypeObject,
         builtin: Builtin,
         kind: TypeKind,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<runtime_tracing::TypeId> {
         if tp == exact {
             self.types.builtin(builtin, writer)
@@ -346,7 +349,7 @@ impl ValueEncoder {
         &mut self,
         value: &Bound<'_, PyAny>,
         type_id: runtime_tracing::TypeId,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let mut overflow = 0;
         let i = ffi::PyLong_AsLongLongAndOverflow(value.as_ptr(), &mut overflow);
@@ -388,7 +391,7 @@ impl ValueEncoder {
         value: &Bound<'_, PyAny>,
         base: *mut ffi::PyTypeObject,
         type_id: runtime_tracing::TypeId,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let Some(repr) = (*base).tp_repr else {
             return self.error("no repr".to_string(), writer);
@@ -406,7 +409,7 @@ impl ValueEncoder {
         value: &Bound<'_, PyAny>,
         tp: *mut ffi::PyTypeObject,
         depth: usize,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let py = value.py();
         let ptr = value.as_ptr();
@@ -473,7 +476,7 @@ impl ValueEncoder {
         &mut self,
         value: &Bound<'_, PyAny>,
         depth: usize,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<(Vec<ValueRecord>, bool)> {
         let ptr = value.as_ptr();
         let len = ffi::PyTuple_GET_SIZE(ptr);
@@ -493,7 +496,7 @@ impl ValueEncoder {
         value: &Bound<'_, PyAny>,
         type_id: runtime_tracing::TypeId,
         depth: usize,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let py = value.py();
         let pair_type = self.types.builtin(Builtin::Pair, writer)?;
@@ -529,7 +532,7 @@ impl ValueEncoder {
         value: &Bound<'_, PyAny>,
         type_id: runtime_tracing::TypeId,
         depth: usize,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let py = value.py();
         let set_type: *mut ffi::PyTypeObject = &raw mut ffi::PySet_Type;
@@ -567,7 +570,7 @@ impl ValueEncoder {
         value: &Bound<'_, PyAny>,
         tp: *mut ffi::PyTypeObject,
         depth: usize,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let py = value.py();
         let Some(dict) = Bound::from_owned_ptr_or_opt(
@@ -594,7 +597,7 @@ impl ValueEncoder {
         dict: &Bound<'_, PyAny>,
         start: usize,
         depth: usize,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let py = dict.py();
         let size = usize::try_from(ffi::PyDict_Size(dict.as_ptr())).unwrap_or(0);
@@ -647,7 +650,7 @@ impl ValueEncoder {
                 type_id: *type_id,
             });
         }
-        let type_id = writer.ensure_type(&key, || TypeRecord {
+        let type_id = writer.intern_type(&key, || TypeRecord {
             kind: TypeKind::Struct,
             lang_type: class,
             specific_info: TypeSpecificInfo::Struct { fields },
@@ -665,7 +668,7 @@ impl ValueEncoder {
         &mut self,
         value: &Bound<'_, PyAny>,
         tp: *mut ffi::PyTypeObject,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let py = value.py();
         let ptr = value.as_ptr();
@@ -709,7 +712,7 @@ impl ValueEncoder {
         kept < self.limits.max_items && self.budget > 0
     }
 
-    fn truncated(&mut self, writer: &mut TraceWriter) -> RecorderResult<ValueRecord> {
+    fn truncated(&mut self, writer: &mut impl TypeInterner) -> RecorderResult<ValueRecord> {
         let type_id = self.types.builtin(Builtin::Truncated, writer)?;
         Ok(ValueRecord::Raw {
             r: "...".to_string(),

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use recorder_errors::RecorderResult;
 use runtime_tracing::{TypeId, TypeKind};
 
-use crate::writer::TraceWriter;
+use crate::writer::TypeInterner;
 
 /// The built-in types with a fixed name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,13 +101,17 @@ impl TypeCache {
     pub fn builtin(
         &mut self,
         builtin: Builtin,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<TypeId> {
         if let Some(id) = self.builtins[builtin.slot()] {
             return Ok(id);
         }
         let (kind, name) = builtin.describe();
-        let id = writer.ensure_type_id(kind, name)?;
+        let id = writer.intern_type(name, || runtime_tracing::TypeRecord {
+            kind,
+            lang_type: name.to_string(),
+            specific_info: runtime_tracing::TypeSpecificInfo::None,
+        })?;
         self.builtins[builtin.slot()] = Some(id);
         Ok(id)
     }
@@ -122,7 +126,7 @@ impl TypeCache {
         py: Python<'_>,
         tp: *mut ffi::PyTypeObject,
         kind: TypeKind,
-        writer: &mut TraceWriter,
+        writer: &mut impl TypeInterner,
     ) -> RecorderResult<TypeId> {
         let entry = self.entry(py, tp);
         if let Some((_, id)) = entry.ids.iter().find(|(k, _)| *k == kind) {
@@ -135,7 +139,7 @@ impl TypeCache {
         } else {
             format!("{name}\u{0}{}", kind as u8)
         };
-        let id = writer.ensure_type(&key, || runtime_tracing::TypeRecord {
+        let id = writer.intern_type(&key, || runtime_tracing::TypeRecord {
             kind,
             lang_type: name,
             specific_info: runtime_tracing::TypeSpecificInfo::None,
