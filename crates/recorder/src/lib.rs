@@ -6,6 +6,8 @@
 //! [`writer`] (streamed trace files), [`session`] (start/stop, failure policy),
 //! [`ffi`] (errors to exceptions, panics caught), [`policy`] and [`logging`].
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
 pub mod api;
 pub mod encode;
 pub mod ffi;
