@@ -1,6 +1,7 @@
 """Recorder benchmark: each workload untraced and traced in the same run.
 
 Usage: .venv/bin/python scripts/bench.py [--repeat N] [--format json|binary] [--only TEXT]
+                                         [--json FILE]
 
 For every workload it prints the best-of-N wall time untraced and traced, the
 slowdown ratio, the highest peak RSS of the traced runs, the number of recorded
@@ -8,7 +9,8 @@ events, the size of the events file, events per second and microseconds per
 recorded event (the traced time minus the untraced time, divided by the
 events), both in wall time and in CPU time (user + system, which a busy shared
 machine disturbs less). Ratios, not absolute seconds, are what to compare
-across machines.
+across machines. `--json FILE` also writes the same rows as JSON (read by
+`./dev release-check`, which compares the slowdowns with a baseline).
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept)")
     parser.add_argument("--format", default="json", choices=["json", "binary"])
     parser.add_argument("--only", help="run only workloads whose name contains this text")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON here")
     args = parser.parse_args()
 
     env = dict(os.environ)
@@ -160,6 +163,29 @@ def main() -> None:
             f"| {name} | {untraced:.3f} | {traced:.3f} | {ratio:.1f}x | {rss_mib:.0f} | "
             f"{events:,} | {size_mib:,.0f} | {rate:,.0f} | {per_event:.2f} | {per_cpu:.2f} |"
         )
+    if args.json:
+        write_json(args.json, rows, args)
+
+
+def write_json(path: Path, rows: list[tuple], args: argparse.Namespace) -> None:
+    """Writes the measured rows as JSON: `{"python", "format", "repeat", "workloads": [...]}`."""
+    keys = (
+        "name", "untraced_s", "traced_s", "slowdown", "peak_rss_mib", "events",
+        "trace_mib", "events_per_s", "us_per_event", "cpu_us_per_event",
+    )
+    workloads = [
+        {key: (None if isinstance(value, float) and value != value else value)
+         for key, value in zip(keys, row)}
+        for row in rows
+    ]
+    report = {
+        "python": sys.version.split()[0],
+        "format": args.format,
+        "repeat": args.repeat,
+        "workloads": workloads,
+    }
+    path.write_text(json.dumps(report, indent=2) + "\n")
+
 
 if __name__ == "__main__":
     main()
