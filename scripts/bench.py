@@ -115,6 +115,7 @@ def main() -> None:
 
     env = dict(os.environ)
     rows = []
+    cpu_seconds = {}  # workload -> (best untraced, best traced) CPU seconds, for --json
     with tempfile.TemporaryDirectory(prefix="codetracer-bench-") as tmp:
         work = Path(tmp)
         for name, source in WORKLOADS.items():
@@ -149,6 +150,7 @@ def main() -> None:
                 name, untraced, best_traced, best_traced / untraced, rss / 1024, events,
                 size / 2**20, rate, per_event_us, per_event_cpu_us,
             ))
+            cpu_seconds[name] = (untraced_cpu, best_cpu)
             print(f"bench: {name} done", file=sys.stderr)
 
     print(f"Python {sys.version.split()[0]}, format {args.format}, best of {args.repeat}")
@@ -164,20 +166,31 @@ def main() -> None:
             f"{events:,} | {size_mib:,.0f} | {rate:,.0f} | {per_event:.2f} | {per_cpu:.2f} |"
         )
     if args.json:
-        write_json(args.json, rows, args)
+        write_json(args.json, rows, cpu_seconds, args)
 
 
-def write_json(path: Path, rows: list[tuple], args: argparse.Namespace) -> None:
-    """Writes the measured rows as JSON: `{"python", "format", "repeat", "workloads": [...]}`."""
+def write_json(
+    path: Path, rows: list[tuple], cpu_seconds: dict[str, tuple[float, float]], args: argparse.Namespace
+) -> None:
+    """Writes the measured rows as JSON: `{"python", "format", "repeat", "workloads": [...]}`.
+
+    Each workload also gets its best untraced and traced CPU seconds (user +
+    system) and their ratio, `cpu_slowdown`, which a busy machine disturbs
+    far less than the wall-clock `slowdown`.
+    """
     keys = (
         "name", "untraced_s", "traced_s", "slowdown", "peak_rss_mib", "events",
         "trace_mib", "events_per_s", "us_per_event", "cpu_us_per_event",
     )
-    workloads = [
-        {key: (None if isinstance(value, float) and value != value else value)
-         for key, value in zip(keys, row)}
-        for row in rows
-    ]
+    workloads = []
+    for row in rows:
+        workload = {key: (None if isinstance(value, float) and value != value else value)
+                    for key, value in zip(keys, row)}
+        untraced_cpu, traced_cpu = cpu_seconds[workload["name"]]
+        workload["untraced_cpu_s"] = untraced_cpu
+        workload["traced_cpu_s"] = traced_cpu
+        workload["cpu_slowdown"] = traced_cpu / untraced_cpu if untraced_cpu > 0 else None
+        workloads.append(workload)
     report = {
         "python": sys.version.split()[0],
         "format": args.format,
