@@ -142,9 +142,9 @@ def _bench_table(step: StepResult) -> list[str]:
         "",
         f"Slowdown = traced / untraced, best of {details.get('repeat')} runs each, same run "
         f"(Python {details.get('python')}). Judged: the CPU-time slowdown; a regression is one more "
-        f"than +{details.get('tolerance', 0):.0%} above `{details.get('baseline')}` "
-        f"(measured on Python {details.get('baseline_python') or '?'}). The wall-clock slowdown "
-        "is shown for the record: it follows the machine's load.",
+        f"than +{details.get('tolerance', 0):.0%} above `{details.get('baseline')}`"
+        + (f" (measured on Python {details['baseline_python']})" if details.get("baseline_python") else "")
+        + ". The wall-clock slowdown is shown for the record: it follows the machine's load.",
     ]
     if details.get("updated"):
         lines.append("The baseline was rewritten from this run (`--update-baseline`).")

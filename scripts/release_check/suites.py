@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from . import child, junit_in
@@ -108,21 +109,12 @@ def python_step(ctx: Context, interpreter: Interpreter, main: bool) -> StepResul
             f"interpreter missing: {interpreter.path} does not exist or is not executable"
         )
         return step
-    junit = ctx.steps_dir / f"{key}.junit.xml"
-    extra = {}
-    if main and ctx.options.fixtures_python:
-        extra["CODETRACER_FIXTURES_PYTHON"] = str(ctx.options.fixtures_python)
-    argv = pytest_argv(interpreter.path, "tests/python", junit, COMPAT_DIR)
-    result = ctx.run(key, argv, **extra)
-    step = ctx.started(key, title, result)
-    if result.problem(ctx.timeout(key)):
-        return concluded(step, result.returncode, tail=result.output_tail())
-    if result.returncode == PYTEST_NO_TESTS:
+
+    def no_tests(step: StepResult) -> StepResult:
         step.problems.append("pytest collected no test")
-        return concluded(step, result.returncode, tail=result.output_tail())
-    prefix = "".join(f"{name}={shlex.quote(value)} " for name, value in extra.items())
-    _read_pytest(step, ctx, junit, result, pytest_replay(interpreter.path, prefix))
-    return concluded(step, result.returncode, tail=result.output_tail())
+        return concluded(step, PYTEST_NO_TESTS)
+
+    return _pytest_step(ctx, key, title, interpreter, "tests/python", main, no_tests, COMPAT_DIR)
 
 
 def unavailable_step(label: str, reason: str) -> StepResult:
@@ -135,22 +127,40 @@ def unavailable_step(label: str, reason: str) -> StepResult:
 def compat_step(ctx: Context, interpreter: Interpreter) -> StepResult:
     """The compatibility suite; skipped (never passed) when it has no test."""
     title = "Compatibility suite (0.3 drop-in)"
-    directory = ctx.options.root / COMPAT_DIR
-    if not directory.is_dir():
+    if not (ctx.options.root / COMPAT_DIR).is_dir():
         return skipped("compat", title, f"{COMPAT_DIR} does not exist: no compatibility test to run")
-    junit = ctx.steps_dir / "compat.junit.xml"
-    extra = {}
-    if ctx.options.fixtures_python:
-        extra["CODETRACER_FIXTURES_PYTHON"] = str(ctx.options.fixtures_python)
-    result = ctx.run("compat", pytest_argv(interpreter.path, COMPAT_DIR, junit), **extra)
-    step = ctx.started("compat", title, result)
-    if result.problem(ctx.timeout("compat")):
-        return concluded(step, result.returncode, tail=result.output_tail())
-    if result.returncode == PYTEST_NO_TESTS:
+
+    def no_tests(step: StepResult) -> StepResult:
         step.status = Status.SKIP
         step.problems.append(f"{COMPAT_DIR} holds no test (pytest collected none)")
         return step
-    _read_pytest(step, ctx, junit, result, pytest_replay(interpreter.path))
+
+    return _pytest_step(ctx, "compat", title, interpreter, COMPAT_DIR, True, no_tests)
+
+
+def _pytest_step(
+    ctx: Context,
+    key: str,
+    title: str,
+    interpreter: Interpreter,
+    target: str,
+    with_fixtures: bool,
+    no_tests: Callable[[StepResult], StepResult],
+    *ignore: str,
+) -> StepResult:
+    """Runs pytest on `target`, judged from its JUnit report; `no_tests` decides on exit 5."""
+    junit = ctx.steps_dir / f"{key}.junit.xml"
+    extra = {}
+    if with_fixtures and ctx.options.fixtures_python:
+        extra["CODETRACER_FIXTURES_PYTHON"] = str(ctx.options.fixtures_python)
+    result = ctx.run(key, pytest_argv(interpreter.path, target, junit, *ignore), **extra)
+    step = ctx.started(key, title, result)
+    if result.problem(ctx.timeout(key)):
+        return concluded(step, result.returncode, tail=result.output_tail())
+    if result.returncode == PYTEST_NO_TESTS:
+        return no_tests(step)
+    prefix = "".join(f"{name}={shlex.quote(value)} " for name, value in extra.items())
+    _read_pytest(step, ctx, junit, result, pytest_replay(interpreter.path, prefix))
     return concluded(step, result.returncode, tail=result.output_tail())
 
 
