@@ -79,8 +79,12 @@ def pytest_replay(python: Path, extra_env: str = "") -> junit_in.Replay:
         node = testcase.get("file", "")
         module = node.removesuffix(".py").replace("/", ".")
         classname = testcase.get("classname", "")
-        classes = classname[len(module) + 1:].split(".") if classname.startswith(module + ".") else []
-        node_id = "::".join([node, *[part for part in classes if part], testcase.get("name", "")])
+        name = testcase.get("name", "")
+        if not classname and name == module:
+            node_id = node  # the module failed to import: no test of it ran
+        else:
+            classes = classname[len(module) + 1:].split(".") if classname.startswith(module + ".") else []
+            node_id = "::".join([node, *[part for part in classes if part], name])
         return f"{extra_env}{shlex.quote(str(python))} -m pytest {shlex.quote(node_id)}"
 
     return replay

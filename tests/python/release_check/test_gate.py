@@ -321,6 +321,23 @@ def test_a_failing_python_test_has_a_pytest_replay_with_the_fixtures_interpreter
     )
 
 
+def test_a_module_that_fails_to_import_is_a_failure_replayed_by_its_file(fakes, gate_cli, tmp_path):
+    fakes.green(skip=("python",))
+    collection_error = (
+        '<testsuites><testsuite name="pytest" errors="1"><testcase classname="" '
+        'name="tests.python.test_cli" file="tests/python/test_cli.py" time="0.000">'
+        '<error message="collection failure">ImportError: cannot import name EXAMPLES</error>'
+        "</testcase></testsuite></testsuites>"
+    )
+    fakes.pytest(fakes.main, collection_error, returncode=2)
+    fakes.pytest(fakes.other, junit_xml(("tests.python.test_cli", "test_help", "pass")))
+    assert gate_cli() == 1
+    failed = step(tmp_path, "python-3.12")["checks"][0]
+    assert failed["status"] == "fail"
+    assert failed["message"] == "collection failure\nImportError: cannot import name EXAMPLES"
+    assert failed["replay"].endswith(f"{fakes.main} -m pytest tests/python/test_cli.py")
+
+
 def test_an_empty_compat_suite_is_skipped_never_passed(fakes, gate_cli, tmp_path):
     fakes.green(skip=("compat",))
     fakes.pytest(fakes.main, None, returncode=5, target="tests/python/compat")
