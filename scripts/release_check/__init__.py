@@ -7,9 +7,10 @@ the benchmark against `docs/benchmarks/baseline.json`, then writes one report
 directory (`summary.md`, `report.junit.xml`, `report.json`). The exit status is
 0 when no step failed, 1 otherwise. See `docs/release-check.md`.
 
-Modules, one job each: `child` runs a child process, `junit_in` reads the
-JUnit XML of nextest and pytest, `suites` (Rust, Python, compatibility) and
-`harness_steps` (scenarios, sweep) and `bench_compare` (benchmark and
-baseline) are the steps, `gate` runs them in order, `report` writes the report,
-`cli` parses the command line.
+Modules, one job each: `options` (what a run is given, what steps share),
+`model` (checks, step results, the pass/fail rule), `child` (runs one child
+process), `junit_in` (reads nextest's and pytest's JUnit XML); the steps are
+in `suites` (Rust, Python, compatibility), `harness_steps` (scenarios, sweep)
+and `bench_compare` (benchmark against the baseline); `gate` runs them in
+order, `report` writes the report, `cli` parses the command line.
 """
