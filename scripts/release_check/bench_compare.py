@@ -19,8 +19,8 @@ from pathlib import Path
 from .model import Check, StepResult, Status, concluded
 from .options import Context, Interpreter
 
-#: Tolerance written into a new baseline: +25 % CPU-slowdown growth.
-DEFAULT_TOLERANCE = 0.25
+#: Tolerance written into a new baseline: +30 % CPU-slowdown growth.
+DEFAULT_TOLERANCE = 0.30
 #: The baseline file's schema version.
 SCHEMA = 1
 #: The command that (re)creates the baseline.
