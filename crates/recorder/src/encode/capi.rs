@@ -1,5 +1,5 @@
 //! The few raw C-API steps the encoders share, each behind a safe function or
-//! a documented `unsafe fn`: owning what a C call returns, clearing the error
+//! a documented unsafe function: owning what a C call returns, clearing the error
 //! indicator, reading a type's flags.
 
 use std::os::raw::c_ulong;

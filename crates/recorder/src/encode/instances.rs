@@ -274,7 +274,7 @@ fn builtin_repr(value: &Bound<'_, PyAny>, types: &mut TypeCache) -> String {
 }
 
 /// The type id carried by a record.
-fn record_type_id(record: &ValueRecord) -> TypeId {
+pub(super) fn record_type_id(record: &ValueRecord) -> TypeId {
     match record {
         ValueRecord::Int { type_id, .. }
         | ValueRecord::Float { type_id, .. }

@@ -9,6 +9,7 @@ use pyo3::types::PyDict;
 use recorder_errors::prelude::*;
 use runtime_tracing::{TypeId, TypeKind, TypeRecord, TypeSpecificInfo, ValueRecord};
 
+use super::instances::record_type_id;
 use super::{Limits, ValueEncoder};
 use crate::writer::TypeInterner;
 
@@ -63,24 +64,6 @@ fn get<'py>(scope: &Bound<'py, PyDict>, name: &str) -> Bound<'py, PyAny> {
         .get_item(name)
         .expect("lookup")
         .unwrap_or_else(|| panic!("{name} is defined"))
-}
-
-/// The type id a record carries (every kind the encoder writes).
-fn type_of(record: &ValueRecord) -> TypeId {
-    match record {
-        ValueRecord::Int { type_id, .. }
-        | ValueRecord::Float { type_id, .. }
-        | ValueRecord::Bool { type_id, .. }
-        | ValueRecord::String { type_id, .. }
-        | ValueRecord::Sequence { type_id, .. }
-        | ValueRecord::Tuple { type_id, .. }
-        | ValueRecord::Struct { type_id, .. }
-        | ValueRecord::Raw { type_id, .. }
-        | ValueRecord::Error { type_id, .. }
-        | ValueRecord::None { type_id }
-        | ValueRecord::BigInt { type_id, .. } => *type_id,
-        other => panic!("the encoder never writes {other:?}"),
-    }
 }
 
 /// The record's variant name.
@@ -167,7 +150,7 @@ fn the_type_table_gives_built_ins_their_slot_and_subclasses_their_own_name() {
             let record = encoder
                 .encode(&value, &mut interner)
                 .unwrap_or_else(|err| panic!("{expression}: {err}"));
-            let record_type = interner.record(type_of(&record));
+            let record_type = interner.record(record_type_id(&record));
             assert_eq!(
                 (
                     variant(&record),
@@ -310,7 +293,8 @@ fn a_field_name_a_finalizer_deletes_during_encoding_is_still_recorded() {
         let again = encoder
             .encode(&get(&scope, "node"), &mut interner)
             .expect("encodes");
-        let TypeSpecificInfo::Struct { fields } = &interner.record(type_of(&again)).specific_info
+        let TypeSpecificInfo::Struct { fields } =
+            &interner.record(record_type_id(&again)).specific_info
         else {
             panic!("a Struct type has fields");
         };
