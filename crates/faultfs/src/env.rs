@@ -60,6 +60,8 @@ mod fixtures {
     static NOTED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     /// The `FAILPOINTS` entries, read once.
     static FAILPOINTS: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    /// The process-wide fault filesystem when its plan kills at a fail point reach.
+    static KILL_WATCH: OnceLock<Arc<FaultFs<PhysicalFs>>> = OnceLock::new();
 
     pub(super) fn from_env() -> RecorderResult<Option<Arc<dyn FileSystem>>> {
         let plan = env::var(PLAN_VAR).ok();
@@ -80,11 +82,17 @@ mod fixtures {
         };
         configure_failpoints()?;
         let fs = Arc::new(FaultFs::with_log(PhysicalFs::new(), plan, log));
+        if fs.plan().kills_at_failpoints() {
+            let _ = KILL_WATCH.set(Arc::clone(&fs));
+        }
         *slot = Some(Arc::clone(&fs));
         Ok(Some(fs))
     }
 
     pub(super) fn note_failpoint(name: &str) {
+        if let Some(fs) = KILL_WATCH.get() {
+            fs.reach_failpoint(name);
+        }
         if !failpoints()
             .iter()
             .any(|(configured, _)| configured == name)

@@ -46,11 +46,11 @@ fn finish_format_under(
     let Err(error) = writer.commit(&info) else {
         return (memory, None, None);
     };
-    let settled = writer.settle_failed(&error, keep_partial, &info);
+    let settlement = writer.settle_failed(&error, keep_partial, &info);
     (
         memory,
         Some(error.code()),
-        settled.err().map(|e| e.to_string()),
+        settlement.error.map(|e| e.to_string()),
     )
 }
 

@@ -9,7 +9,7 @@ mod sink;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use faultfs::StagedDir;
+use faultfs::{Settled, StagedDir};
 use recorder_errors::prelude::*;
 use runtime_tracing::{
     CallRecord, FunctionId, FunctionRecord, Line, PathId, TraceLowLevelEvent, TypeId, TypeKind,
@@ -30,6 +30,18 @@ pub const METADATA_FILE: &str = "trace_metadata.json";
 /// Name of the writer's outermost function.
 pub const TOPLEVEL_NAME: &str = "<toplevel>";
 
+/// How the output of a failed recording was left.
+#[derive(Debug)]
+pub struct Settlement {
+    /// What settling left on disk; `None` when it is unknown (the staged
+    /// directory went into a commit that panicked; its destructor removed
+    /// what it could).
+    pub settled: Option<Settled>,
+    /// Why the partial trace that was asked for could not be kept (the
+    /// output fell back to absent).
+    pub error: Option<RecorderError>,
+}
+
 /// Streams one trace into a staged directory.
 #[derive(Debug)]
 pub struct TraceWriter {
@@ -45,8 +57,11 @@ pub struct TraceWriter {
     events: u64,
     /// Side files whose bytes are complete (written and fsynced) in staging.
     finished_side_files: Vec<&'static str>,
-    /// A failed `StagedDir::commit` already rolled the output back to absent.
-    rolled_back: bool,
+    /// The staged directory went into `StagedDir::commit`: the output is
+    /// settled whatever happened there (a panic included).
+    committing: bool,
+    /// What a failed `StagedDir::commit` left when it rolled back to absent.
+    rollback: Option<Settled>,
     /// A hand-off to the events file failed: its bytes have a gap.
     events_broken: bool,
     /// The events file was terminated, flushed and fsynced.
@@ -80,7 +95,8 @@ impl TraceWriter {
             variables: HashMap::new(),
             events: 0,
             finished_side_files: Vec::new(),
-            rolled_back: false,
+            committing: false,
+            rollback: None,
             events_broken: false,
             events_closed: false,
         };
@@ -222,11 +238,13 @@ impl TraceWriter {
     }
 
     /// Closes the events file, writes `trace_paths.json` and
-    /// `trace_metadata.json` (last) and commits the directory.
+    /// `trace_metadata.json` (last) and commits the directory. A staging
+    /// directory that cannot be removed after a complete commit is logged as
+    /// a warning and listed in the returned [`Settled`]; the trace stays.
     ///
     /// On error the directory is still unsettled: follow with
     /// [`TraceWriter::settle_failed`].
-    pub fn commit(&mut self, info: &TraceMetadataInfo) -> RecorderResult<()> {
+    pub fn commit(&mut self, info: &TraceMetadataInfo) -> RecorderResult<Settled> {
         self.close_events()?;
         self.write_side_files(info)?;
         let Some(staged) = self.staged.take() else {
@@ -236,14 +254,29 @@ impl TraceWriter {
             ));
         };
         let target = staged.target().to_path_buf();
-        let committed = staged.commit().io_context("commit", &target);
-        self.rolled_back = committed.is_err();
-        committed
+        self.committing = true;
+        match staged.commit() {
+            Ok(settled) => {
+                if let Some(cleanup_error) = settled.cleanup_error() {
+                    log::warn!(
+                        "trace {} is complete, but {} could not be removed: {cleanup_error}",
+                        target.display(),
+                        settled.leftovers_text()
+                    );
+                }
+                Ok(settled)
+            }
+            Err(failed) => {
+                let (err, settled) = failed.into_parts();
+                self.rollback = Some(settled);
+                Err(RecorderError::io(err, "commit", &target))
+            }
+        }
     }
 
     /// Settles the output after `error`: marked partial (with the events written
     /// so far, the array closed when the file still accepts writes, and the
-    /// side files) when `keep_partial`, else absent.
+    /// side files) when `keep_partial`, else absent. Says what is on disk.
     ///
     /// A partial output never carries a file under its final name that cannot
     /// be read or that claims completeness: a binary events file whose stream
@@ -258,21 +291,25 @@ impl TraceWriter {
         error: &RecorderError,
         keep_partial: bool,
         info: &TraceMetadataInfo,
-    ) -> RecorderResult<()> {
+    ) -> Settlement {
         let Some(staged) = self.staged.take() else {
-            if keep_partial && self.rolled_back {
-                return Err(enverr!(
+            let settled = self.rollback.take();
+            let error = (keep_partial && self.committing).then(|| {
+                enverr!(
                     ErrorCode::TraceIncomplete,
                     "the failed commit already removed the staged trace; nothing is kept"
-                ));
-            }
-            return Ok(());
+                )
+            });
+            return Settlement { settled, error };
         };
-        let target = staged.target().to_path_buf();
         if !keep_partial {
             self.sink = None;
-            return staged.abort().io_context("remove", &target);
+            return Settlement {
+                settled: Some(staged.abort()),
+                error: None,
+            };
         }
+        let target = staged.target().to_path_buf();
         // Best effort: whatever still fits makes the partial trace more useful.
         self.staged = Some(staged);
         self.close_partial_events();
@@ -283,11 +320,24 @@ impl TraceWriter {
         partial.partial_reason = Some(error.code().as_str().to_string());
         let _ = self.replace_metadata(&partial);
         let Some(staged) = self.staged.take() else {
-            return Ok(());
+            return Settlement {
+                settled: None,
+                error: None,
+            };
         };
-        staged
-            .keep_partial(error.code().as_str(), error.message())
-            .io_context("keep partial", &target)
+        match staged.keep_partial(error.code().as_str(), error.message()) {
+            Ok(settled) => Settlement {
+                settled: Some(settled),
+                error: None,
+            },
+            Err(failed) => {
+                let (err, settled) = failed.into_parts();
+                Settlement {
+                    settled: Some(settled),
+                    error: Some(RecorderError::io(err, "keep partial", &target)),
+                }
+            }
+        }
     }
 
     fn close_events(&mut self) -> RecorderResult<()> {
