@@ -66,11 +66,24 @@ pub fn judge(case: &Case, observed: &Observation, baseline: Option<&Baseline>) -
         _ => {}
     }
     for (name, action) in &case.faults.failpoints {
-        if !observed.fixtures.failpoint_fired(name) {
+        let fired = observed.fixtures.failpoint_fired(name);
+        if expect.not_reached.contains(name) {
+            if fired {
+                differences.push(format!(
+                    "fail point {name}={action} was reached; the case expects it never is"
+                ));
+            }
+        } else if !fired {
             differences.push(format!(
                 "fail point {name}={action} never fired (not reached, or the interpreter is not a failure-fixtures build)"
             ));
         }
+    }
+    if !expect.not_reached.is_empty() && observed.fixtures.ops().is_empty() {
+        differences.push(
+            "the fixture log shows no faultfs operation, so an unreached fail point proves nothing (is the interpreter a failure-fixtures build?)"
+                .to_string(),
+        );
     }
     if let Some(signal) = &case.faults.signal {
         if outcome.signal_sent_after.is_none() {
@@ -396,6 +409,38 @@ trace = "absent"
         let differences = judge(&case(ABORT_SCENARIO), &observed, Some(&baseline("hi\n")));
         assert_eq!(differences.len(), 1, "{differences:?}");
         assert!(differences[0].starts_with("fail point recorder::writer=off never fired"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_fail_point_expected_not_reached_fails_only_when_reached() -> std::io::Result<()> {
+        let work = tempfile::tempdir()?;
+        let text = ABORT_SCENARIO.replace(
+            "stdout = \"prefix_of_untraced\"",
+            "stdout = \"prefix_of_untraced\"\nnot_reached = [\"recorder::writer\"]",
+        );
+        let scenario = case(&text);
+        const OP: &str =
+            "{\"event\":\"op\",\"kind\":\"mkdir\",\"index\":1,\"kind_index\":1,\"path\":\"/t\"}\n";
+        let unreached = observation(10, "", TRAILER, OP, absent_dir(work.path()));
+        let differences = judge(&scenario, &unreached, Some(&baseline("hi\n")));
+        assert!(differences.is_empty(), "{differences:?}");
+        let reached = observation(
+            10,
+            "",
+            TRAILER,
+            &format!("{OP}{FIRED}"),
+            absent_dir(work.path()),
+        );
+        let differences = judge(&scenario, &reached, Some(&baseline("hi\n")));
+        assert_eq!(
+            differences,
+            ["fail point recorder::writer=off was reached; the case expects it never is"]
+        );
+        let no_log = observation(10, "", TRAILER, "", absent_dir(work.path()));
+        let differences = judge(&scenario, &no_log, Some(&baseline("hi\n")));
+        assert_eq!(differences.len(), 1, "{differences:?}");
+        assert!(differences[0].starts_with("the fixture log shows no faultfs operation"));
         Ok(())
     }
 

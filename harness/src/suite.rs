@@ -1,11 +1,10 @@
-//! Running many cases: a fixed pool of workers, isolated directories, one
+//! Running many cases: a fixed pool of workers (`pool`), isolated directories, one
 //! untraced baseline per distinct program, results in input order.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -13,6 +12,7 @@ use serde::Serialize;
 use crate::execute::{self, Baseline};
 use crate::inspect::RunDirs;
 use crate::judge::{self, describe_termination};
+use crate::pool;
 use crate::python::Interpreter;
 use crate::scenario::Case;
 
@@ -201,32 +201,13 @@ pub fn run_all(
     progress: &(dyn Fn(usize, usize, &CaseResult) + Sync),
 ) -> Vec<CaseResult> {
     let baselines = Baselines::default();
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<CaseResult>>> = Mutex::new(vec![None; cases.len()]);
-    thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, cases.len().max(1)) {
-            scope.spawn(|| loop {
-                let index = next.fetch_add(1, Ordering::SeqCst);
-                let Some(case) = cases.get(index) else {
-                    break;
-                };
-                let result = run_case(interpreter, case, root, &baselines);
-                let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
-                progress(finished, cases.len(), &result);
-                let mut slots = results
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                slots[index] = Some(result);
-            });
-        }
-    });
-    results
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .into_iter()
-        .flatten()
-        .collect()
+    pool::map_ordered(cases, jobs, |case| {
+        let result = run_case(interpreter, case, root, &baselines);
+        let finished = done.fetch_add(1, Ordering::SeqCst) + 1;
+        progress(finished, cases.len(), &result);
+        result
+    })
 }
 
 /// Total wall time as seconds with two decimals.

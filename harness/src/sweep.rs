@@ -3,19 +3,18 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::thread;
 
+use recorder_errors::OnRecorderError;
 use serde::Serialize;
 
 use crate::execute::{self, Baseline, Observation};
 use crate::fixtures::FixtureEvent;
 use crate::inspect::{Observed, RunDirs, STAGING_PREFIX};
 use crate::judge::{describe_termination, first_difference};
+use crate::pool;
 use crate::process::Termination;
 use crate::python::Interpreter;
-use crate::scenario::{Case, Faults, Launch, OnRecorderError, TraceState};
+use crate::scenario::{Case, Faults, Launch, TraceState};
 use crate::stderr::recorder_text_on_stdout;
 use crate::suite::dir_name;
 
@@ -138,51 +137,34 @@ pub fn sweep_case(
             .clean_differences
             .push("the clean run logged no faultfs operation (is the interpreter a failure-fixtures build?)".to_string());
     }
-    let next = AtomicUsize::new(0);
-    let rows: Mutex<Vec<Option<SweepRow>>> = Mutex::new(vec![None; ops.len()]);
-    thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, ops.len().max(1)) {
-            scope.spawn(|| loop {
-                let position = next.fetch_add(1, Ordering::SeqCst);
-                let Some((index, kind, path)) = ops.get(position) else {
-                    break;
-                };
-                let mut faulty = clean.clone();
-                faulty.faults.faultfs_plan = Some(format!("fail=any#{index}:{}", case.sweep.errno));
-                let dirs = RunDirs::new(&case_root.join(format!("op-{index:04}")));
-                let relative = display_path(path, &clean_dirs.work);
-                let row = match execute::run_traced(interpreter, &faulty, &dirs) {
-                    Ok(observed) => SweepRow {
-                        index: *index,
-                        kind: kind.clone(),
-                        path: relative,
-                        observed: format!(
-                            "{}, trace {}",
-                            describe_termination(observed.outcome.termination),
-                            observed.dir.describe()
-                        ),
-                        differences: check_faulty(&faulty, *index, &observed, &baseline),
-                    },
-                    Err(error) => SweepRow {
-                        index: *index,
-                        kind: kind.clone(),
-                        path: relative,
-                        observed: "not run".to_string(),
-                        differences: vec![format!("harness error: {error}")],
-                    },
-                };
-                progress(&row);
-                let mut slots = rows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                slots[position] = Some(row);
-            });
-        }
+    report.rows = pool::map_ordered(&ops, jobs, |(index, kind, path)| {
+        let mut faulty = clean.clone();
+        faulty.faults.faultfs_plan = Some(format!("fail=any#{index}:{}", case.sweep.errno));
+        let dirs = RunDirs::new(&case_root.join(format!("op-{index:04}")));
+        let relative = display_path(path, &clean_dirs.work);
+        let row = match execute::run_traced(interpreter, &faulty, &dirs) {
+            Ok(observed) => SweepRow {
+                index: *index,
+                kind: kind.clone(),
+                path: relative,
+                observed: format!(
+                    "{}, trace {}",
+                    describe_termination(observed.outcome.termination),
+                    observed.dir.describe()
+                ),
+                differences: check_faulty(&faulty, *index, &observed, &baseline),
+            },
+            Err(error) => SweepRow {
+                index: *index,
+                kind: kind.clone(),
+                path: relative,
+                observed: "not run".to_string(),
+                differences: vec![format!("harness error: {error}")],
+            },
+        };
+        progress(&row);
+        row
     });
-    report.rows = rows
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .into_iter()
-        .flatten()
-        .collect();
     report
 }
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from . import _native
+
 __all__ = [
     "RecorderError",
     "UsageError",
@@ -18,11 +20,11 @@ __all__ = [
     "TargetError",
     "InternalError",
     "EXIT_CODES",
-    "class_for_kind",
 ]
 
-#: Process exit code of a run aborted by an error of each kind.
-EXIT_CODES: dict[str, int] = {"Usage": 2, "Environment": 10, "Target": 20, "Internal": 70}
+#: Process exit code of a run aborted by an error of each kind (``"Usage"`` ->
+#: 2, ...), as the native module defines them.
+EXIT_CODES: dict[str, int] = dict(_native.EXIT_CODES)
 
 
 class RecorderError(Exception):
@@ -93,15 +95,3 @@ class InternalError(RecorderError):
 
     default_kind = "Internal"
 
-
-_CLASSES = {
-    "Usage": UsageError,
-    "Environment": EnvironmentError,
-    "Target": TargetError,
-    "Internal": InternalError,
-}
-
-
-def class_for_kind(kind: str) -> type[RecorderError]:
-    """The exception class of an error kind (``RecorderError`` for an unknown kind)."""
-    return _CLASSES.get(kind, RecorderError)

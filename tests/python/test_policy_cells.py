@@ -11,7 +11,7 @@ import pytest
 
 from conftest import clean_env, is_absent, is_complete, is_partial, run, run_cli, write_script
 
-EXIT = {"Usage": 2, "Environment": 10, "Target": 20, "Internal": 70}
+from codetracer_python_recorder.errors import EXIT_CODES as EXIT
 
 PROGRAM = """
 def step(i):
@@ -232,7 +232,7 @@ def test_a_panic_in_a_callback_is_an_internal_error_with_exit_70(tmp_path, progr
     )
     trailer = only_trailer(result)
     assert (trailer["error_kind"], trailer["error_code"]) == ("Internal", "ERR_PANIC"), result.describe()
-    assert result.returncode == 70
+    assert result.returncode == EXIT["Internal"]
     assert "panicked" not in result.stdout
 
 

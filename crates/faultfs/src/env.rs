@@ -14,7 +14,9 @@ use crate::physical::PhysicalFs;
 /// Production: `Arc<PhysicalFs>`. In `failpoints`/`failure-fixtures` builds,
 /// when `CODETRACER_FAULTFS_PLAN`, `CODETRACER_FIXTURES_LOG` or `FAILPOINTS`
 /// is set: one process-wide `FaultFs<PhysicalFs>` with that plan and
-/// operation log (a malformed plan is a Usage error, `ERR_INVALID_FAULT_PLAN`).
+/// operation log, whose [`FAILPOINTS`](crate::FAILPOINTS) are configured from
+/// the variable by `failpoints::configure_from_env` (a malformed plan or
+/// `FAILPOINTS` entry is a Usage error, `ERR_INVALID_FAULT_PLAN`).
 pub fn from_env() -> RecorderResult<Arc<dyn FileSystem>> {
     #[cfg(feature = "failpoints")]
     if let Some(fs) = fixtures::from_env()? {
@@ -42,15 +44,16 @@ mod fixtures {
 
     use recorder_errors::prelude::*;
 
+    use crate::failpoints;
     use crate::fault::FaultFs;
     use crate::fixture_log::FixtureLog;
     use crate::fs::FileSystem;
+    use crate::op::FAILPOINTS;
     use crate::physical::PhysicalFs;
     use crate::plan::FaultPlan;
 
     const PLAN_VAR: &str = "CODETRACER_FAULTFS_PLAN";
     const LOG_VAR: &str = "CODETRACER_FIXTURES_LOG";
-    const FAILPOINTS_VAR: &str = "FAILPOINTS";
 
     /// The process-wide fault filesystem, once built.
     static FAULT_FS: Mutex<Option<Arc<FaultFs<PhysicalFs>>>> = Mutex::new(None);
@@ -58,15 +61,13 @@ mod fixtures {
     static LOG: Mutex<Option<Arc<FixtureLog>>> = Mutex::new(None);
     /// Fail point names already recorded in the fixture log.
     static NOTED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-    /// The `FAILPOINTS` entries, read once.
-    static FAILPOINTS: OnceLock<Vec<(String, String)>> = OnceLock::new();
     /// The process-wide fault filesystem when its plan kills at a fail point reach.
     static KILL_WATCH: OnceLock<Arc<FaultFs<PhysicalFs>>> = OnceLock::new();
 
     pub(super) fn from_env() -> RecorderResult<Option<Arc<dyn FileSystem>>> {
         let plan = env::var(PLAN_VAR).ok();
         let log_path = env::var_os(LOG_VAR).map(PathBuf::from);
-        if plan.is_none() && log_path.is_none() && env::var_os(FAILPOINTS_VAR).is_none() {
+        if plan.is_none() && log_path.is_none() && env::var_os(failpoints::VAR).is_none() {
             return Ok(None);
         }
         let mut slot = FAULT_FS.lock().unwrap_or_else(|p| p.into_inner());
@@ -80,7 +81,7 @@ mod fixtures {
             Some(path) => Some(fixture_log(path).io_context("open fixture log", path)?),
             None => None,
         };
-        configure_failpoints()?;
+        failpoints::configure_from_env(&FAILPOINTS)?;
         let fs = Arc::new(FaultFs::with_log(PhysicalFs::new(), plan, log));
         if fs.plan().kills_at_failpoints() {
             let _ = KILL_WATCH.set(Arc::clone(&fs));
@@ -93,10 +94,7 @@ mod fixtures {
         if let Some(fs) = KILL_WATCH.get() {
             fs.reach_failpoint(name);
         }
-        if !failpoints()
-            .iter()
-            .any(|(configured, _)| configured == name)
-        {
+        if !failpoints::is_named(name) {
             return;
         }
         let first = NOTED
@@ -120,32 +118,5 @@ mod fixtures {
         let log = Arc::new(FixtureLog::open(path)?);
         *slot = Some(Arc::clone(&log));
         Ok(log)
-    }
-
-    /// `FAILPOINTS` as `(name, actions)` pairs.
-    fn failpoints() -> &'static [(String, String)] {
-        FAILPOINTS.get_or_init(|| {
-            env::var(FAILPOINTS_VAR)
-                .unwrap_or_default()
-                .split(';')
-                .filter_map(|entry| entry.split_once('='))
-                .map(|(name, actions)| (name.trim().to_string(), actions.trim().to_string()))
-                .collect()
-        })
-    }
-
-    /// Applies the `faultfs::*` entries of `FAILPOINTS` with `fail::cfg`, so
-    /// they work whether or not anyone else set up a `fail` scenario.
-    fn configure_failpoints() -> RecorderResult<()> {
-        for (name, actions) in failpoints()
-            .iter()
-            .filter(|(name, _)| name.starts_with("faultfs::"))
-        {
-            fail::cfg(name.as_str(), actions).map_err(|why| {
-                usage!(ErrorCode::InvalidFaultPlan, "invalid FAILPOINTS entry {name}={actions}: {why}";
-                    "clause" = format!("{name}={actions}"))
-            })?;
-        }
-        Ok(())
     }
 }

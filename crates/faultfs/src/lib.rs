@@ -6,10 +6,18 @@
 //! tree for tests, [`FaultFs`] injects the faults of a [`FaultPlan`] (and of
 //! `fail` points in `failpoints` builds), and [`StagedDir`] settles output
 //! atomically as complete, explicitly partial, or absent.
+//!
+//! [`FAILPOINTS`] names the `fail` points of every operation kind; in
+//! `failpoints` builds [`failpoints::configure_from_env`] is the one reader of
+//! the `FAILPOINTS` variable, for this crate's points and the recorder's.
+
+#![deny(missing_docs)]
 
 mod cleanup;
 mod env;
 mod errno;
+#[cfg(feature = "failpoints")]
+pub mod failpoints;
 mod fault;
 mod fixture_log;
 mod fs;
@@ -32,7 +40,7 @@ pub use fault::FaultFs;
 pub use fixture_log::FixtureLog;
 pub use fs::{EntryId, EntryKind, FileSystem, FsFile};
 pub use memory::MemoryFs;
-pub use op::{OpCounts, OpKind};
+pub use op::{OpCounts, OpKind, FAILPOINTS};
 pub use owner::StagingOwner;
 pub use physical::{PhysicalFs, BUFFER_CAPACITY};
 pub use plan::FaultPlan;

@@ -1,69 +1,62 @@
-//! Operation kinds and per-kind operation counts.
+//! Operation kinds, their fail-point names, and per-kind operation counts.
 
 use std::fmt;
 
-/// The kind of a filesystem operation, as counted, logged and targeted by faults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum OpKind {
+/// Declares [`OpKind`] and derives every name from one list: the kind's name
+/// in plans and the fixture log, and its fail point `faultfs::<name>`.
+macro_rules! op_kinds {
+    ($( $(#[$doc:meta])* $variant:ident => $name:literal, )+) => {
+        /// The kind of a filesystem operation, as counted, logged and targeted by faults.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum OpKind {
+            $( $(#[$doc])* $variant, )+
+        }
+
+        impl OpKind {
+            /// Every kind, in a fixed order.
+            pub const ALL: [OpKind; KINDS] = [ $( OpKind::$variant, )+ ];
+
+            /// The kind's name in plans and the fixture log (`write`).
+            pub const fn as_str(self) -> &'static str {
+                match self { $( OpKind::$variant => $name, )+ }
+            }
+
+            /// The `fail` crate point evaluated on every operation of this kind
+            /// (`faultfs::write`).
+            pub const fn failpoint(self) -> &'static str {
+                match self { $( OpKind::$variant => concat!("faultfs::", $name), )+ }
+            }
+        }
+
+        /// Every fail point of the filesystem, one per [`OpKind`] in
+        /// [`OpKind::ALL`] order (`faultfs::create`, `faultfs::open`, ...).
+        pub const FAILPOINTS: [&str; KINDS] = [ $( concat!("faultfs::", $name), )+ ];
+
+        /// How many operation kinds there are.
+        const KINDS: usize = [ $( $name, )+ ].len();
+    };
+}
+
+op_kinds! {
     /// `create_new`.
-    Create,
+    Create => "create",
     /// `open_append`.
-    Open,
+    Open => "open",
     /// `FsFile::write`.
-    Write,
+    Write => "write",
     /// `FsFile::flush`.
-    Flush,
+    Flush => "flush",
     /// `FsFile::sync_all` and `sync_dir`.
-    Fsync,
+    Fsync => "fsync",
     /// `rename`.
-    Rename,
+    Rename => "rename",
     /// `remove_file` and `remove_dir`.
-    Remove,
+    Remove => "remove",
     /// `create_dir`.
-    Mkdir,
+    Mkdir => "mkdir",
 }
 
 impl OpKind {
-    /// Every kind, in a fixed order.
-    pub const ALL: [OpKind; 8] = [
-        OpKind::Create,
-        OpKind::Open,
-        OpKind::Write,
-        OpKind::Flush,
-        OpKind::Fsync,
-        OpKind::Rename,
-        OpKind::Remove,
-        OpKind::Mkdir,
-    ];
-
-    /// The kind's name in plans and the fixture log (`write`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OpKind::Create => "create",
-            OpKind::Open => "open",
-            OpKind::Write => "write",
-            OpKind::Flush => "flush",
-            OpKind::Fsync => "fsync",
-            OpKind::Rename => "rename",
-            OpKind::Remove => "remove",
-            OpKind::Mkdir => "mkdir",
-        }
-    }
-
-    /// The `fail` crate point evaluated on every operation of this kind.
-    pub fn failpoint(self) -> &'static str {
-        match self {
-            OpKind::Create => "faultfs::create",
-            OpKind::Open => "faultfs::open",
-            OpKind::Write => "faultfs::write",
-            OpKind::Flush => "faultfs::flush",
-            OpKind::Fsync => "faultfs::fsync",
-            OpKind::Rename => "faultfs::rename",
-            OpKind::Remove => "faultfs::remove",
-            OpKind::Mkdir => "faultfs::mkdir",
-        }
-    }
-
     /// The kind named `text`, if any.
     pub fn parse(text: &str) -> Option<OpKind> {
         OpKind::ALL.into_iter().find(|kind| kind.as_str() == text)
@@ -84,7 +77,7 @@ impl fmt::Display for OpKind {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OpCounts {
     total: u64,
-    by_kind: [u64; 8],
+    by_kind: [u64; KINDS],
 }
 
 impl OpCounts {
@@ -115,7 +108,10 @@ mod tests {
         for kind in OpKind::ALL {
             assert_eq!(OpKind::parse(kind.as_str()), Some(kind));
             assert_eq!(kind.failpoint(), format!("faultfs::{kind}"));
+            assert_eq!(FAILPOINTS[kind.slot()], kind.failpoint());
         }
+        assert_eq!(FAILPOINTS.len(), OpKind::ALL.len());
+        assert!(FAILPOINTS.contains(&"faultfs::open"));
         assert_eq!(OpKind::parse("any"), None);
         let mut counts = OpCounts::default();
         assert_eq!(counts.bump(OpKind::Write), (1, 1));

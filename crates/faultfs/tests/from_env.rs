@@ -165,4 +165,71 @@ mod fixtures {
         faultfs::note_failpoint("recorder::finish");
         faultfs::note_failpoint("recorder::callback");
     }
+    #[test]
+    fn a_malformed_failpoints_entry_is_reported_to_every_caller() {
+        if !in_child(
+            "fixtures::a_malformed_failpoints_entry_is_reported_to_every_caller",
+            &[("FAILPOINTS", "faultfs::mkdir=off; faultfs::write ;")],
+        ) {
+            return;
+        }
+        let err = faultfs::from_env().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert_eq!(err.code(), ErrorCode::InvalidFaultPlan);
+        assert_eq!(err.context_value("clause"), Some("faultfs::write"));
+        assert!(err.message().contains("\"faultfs::write\""), "{err}");
+        let err = faultfs::failpoints::configure_from_env(&["recorder::finish"]).unwrap_err();
+        assert_eq!(err.context_value("clause"), Some("faultfs::write"));
+    }
+
+    #[test]
+    fn an_action_the_fail_crate_rejects_is_reported_to_its_owner_each_time() {
+        if !in_child(
+            "fixtures::an_action_the_fail_crate_rejects_is_reported_to_its_owner_each_time",
+            &[("FAILPOINTS", "recorder::finish=explode;faultfs::mkdir=off")],
+        ) {
+            return;
+        }
+        assert!(faultfs::from_env().is_ok(), "not faultfs's fail point");
+        for _ in 0..2 {
+            let err = faultfs::failpoints::configure_from_env(&["recorder::finish"]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Usage);
+            assert_eq!(err.code(), ErrorCode::InvalidFaultPlan);
+            assert_eq!(
+                err.context_value("clause"),
+                Some("recorder::finish=explode")
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_named_points_are_configured_and_each_only_once() {
+        let dir = tempfile::tempdir().unwrap();
+        if !in_child(
+            "fixtures::only_the_named_points_are_configured_and_each_only_once",
+            &[
+                (
+                    "FAILPOINTS",
+                    "faultfs::mkdir=1*return(EROFS);demo::point=return(from env)",
+                ),
+                ("FAULTFS_TEST_OUT", dir.path().join("d").to_str().unwrap()),
+            ],
+        ) {
+            return;
+        }
+        let out = std::path::PathBuf::from(std::env::var("FAULTFS_TEST_OUT").unwrap());
+        let fs = faultfs::from_env().unwrap();
+        assert_eq!(fail::eval("demo::point", |arg| arg), None, "not faultfs's");
+        let err = fs.create_dir(&out).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EROFS));
+        // A second configuration (the recorder starting again) does not
+        // reset the count of `1*return(EROFS)`.
+        faultfs::failpoints::configure_from_env(&faultfs::FAILPOINTS).unwrap();
+        fs.create_dir(&out).unwrap();
+        faultfs::failpoints::configure_from_env(&["demo::point"]).unwrap();
+        assert_eq!(
+            fail::eval("demo::point", |arg| arg),
+            Some(Some("from env".to_string()))
+        );
+    }
 }

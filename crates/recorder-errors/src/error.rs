@@ -60,12 +60,6 @@ impl RecorderError {
         self
     }
 
-    /// Changes the kind (rarely needed: codes carry a default kind).
-    pub fn with_kind(mut self, kind: ErrorKind) -> Self {
-        self.kind = kind;
-        self
-    }
-
     /// The error's kind.
     pub fn kind(&self) -> ErrorKind {
         self.kind

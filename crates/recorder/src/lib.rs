@@ -26,5 +26,11 @@ fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::ffi::register(module)?;
     policy::ffi::register(module)?;
     api::register(module)?;
+    // The exit code of each error kind, for `errors.py` (one source: `ErrorKind`).
+    let exit_codes = pyo3::types::PyDict::new(module.py());
+    for kind in recorder_errors::ErrorKind::ALL {
+        exit_codes.set_item(kind.as_str(), kind.exit_code())?;
+    }
+    module.add("EXIT_CODES", exit_codes)?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use codetracer_python_recorder::ffi::{guard, to_py_err, ERRORS_MODULE};
 use codetracer_python_recorder::logging::trailer;
 use codetracer_python_recorder::policy::{self, PolicyUpdate};
 use pyo3::prelude::*;
-use recorder_errors::{ErrorCode, RecorderError, RecorderResult};
+use recorder_errors::{ErrorCode, ErrorKind, RecorderError, RecorderResult};
 
 /// Trailer lines captured through the test hook.
 #[derive(Clone, Default)]
@@ -60,22 +60,31 @@ fn run(py: Python<'_>, source: &str) {
 }
 
 /// Loads the package's real `errors.py` as `codetracer_python_recorder.errors`
-/// (the embedded interpreter has no built package to import it from).
+/// (the embedded interpreter has no built package to import it from), next to
+/// a stand-in `_native` holding the `EXIT_CODES` it imports.
 fn load_errors_module(py: Python<'_>) {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../python/codetracer_python_recorder/errors.py"
     );
+    let exit_codes: Vec<String> = ErrorKind::ALL
+        .iter()
+        .map(|kind| format!("{:?}: {}", kind.as_str(), kind.exit_code()))
+        .collect();
+    let exit_codes = exit_codes.join(", ");
     run(
         py,
         &format!(
             "import sys, types\n\
              package = types.ModuleType('codetracer_python_recorder')\n\
              package.__path__ = []\n\
+             package._native = types.ModuleType('codetracer_python_recorder._native')\n\
+             package._native.EXIT_CODES = {{{exit_codes}}}\n\
              module = types.ModuleType({ERRORS_MODULE:?})\n\
+             module.__package__ = 'codetracer_python_recorder'\n\
+             sys.modules['codetracer_python_recorder'] = package\n\
              exec(compile(open({path:?}).read(), {path:?}, 'exec'), module.__dict__)\n\
              package.errors = module\n\
-             sys.modules['codetracer_python_recorder'] = package\n\
              sys.modules[{ERRORS_MODULE:?}] = module\n"
         ),
     );

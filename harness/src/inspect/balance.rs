@@ -13,25 +13,25 @@ pub struct Balance {
     pub calls: usize,
     /// Number of threads seen (the implicit first thread included).
     pub threads: usize,
+    /// `Call` events per thread that made any, by thread id; `None` is the
+    /// implicit thread of events before the first `ThreadStart`/`ThreadSwitch`.
+    pub calls_per_thread: BTreeMap<Option<u64>, usize>,
 }
-
-/// Thread id used for events before any `ThreadStart`/`ThreadSwitch`.
-const IMPLICIT_THREAD: u64 = u64::MAX;
 
 /// Checks that every thread's calls and returns balance and that no thread
 /// returns more often than it called; `Err` says where it first breaks.
 pub fn check(events: &[TraceLowLevelEvent]) -> Result<Balance, String> {
-    let mut depth: BTreeMap<u64, i64> = BTreeMap::new();
-    let mut current = IMPLICIT_THREAD;
-    let mut calls = 0;
+    let mut depth: BTreeMap<Option<u64>, i64> = BTreeMap::new();
+    let mut calls_per_thread: BTreeMap<Option<u64>, usize> = BTreeMap::new();
+    let mut current = None;
     for (position, event) in events.iter().enumerate() {
         match event {
             TraceLowLevelEvent::ThreadStart(id) | TraceLowLevelEvent::ThreadSwitch(id) => {
-                current = id.0;
+                current = Some(id.0);
                 depth.entry(current).or_insert(0);
             }
             TraceLowLevelEvent::Call(_) => {
-                calls += 1;
+                *calls_per_thread.entry(current).or_insert(0) += 1;
                 *depth.entry(current).or_insert(0) += 1;
             }
             TraceLowLevelEvent::Return(_) => {
@@ -62,16 +62,16 @@ pub fn check(events: &[TraceLowLevelEvent]) -> Result<Balance, String> {
     }
     Ok(Balance {
         events: events.len(),
-        calls,
+        calls: calls_per_thread.values().sum(),
         threads: depth.len().max(usize::from(!events.is_empty())),
+        calls_per_thread,
     })
 }
 
-fn thread_name(id: u64) -> String {
-    if id == IMPLICIT_THREAD {
-        "(first)".to_string()
-    } else {
-        id.to_string()
+fn thread_name(id: Option<u64>) -> String {
+    match id {
+        Some(id) => id.to_string(),
+        None => "(first)".to_string(),
     }
 }
 
@@ -110,7 +110,8 @@ mod tests {
             Ok(Balance {
                 events: 7,
                 calls: 2,
-                threads: 2
+                threads: 2,
+                calls_per_thread: BTreeMap::from([(Some(1), 1), (Some(2), 1)]),
             })
         );
     }
@@ -137,6 +138,18 @@ mod tests {
         assert!(
             error.contains("Return without a matching Call on thread 2"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn calls_before_the_first_thread_event_count_for_the_implicit_thread() {
+        let events = vec![call(), ret(), TraceLowLevelEvent::ThreadStart(ThreadId(4))];
+        let balance = check(&events).unwrap_or_default();
+        assert_eq!(balance.calls_per_thread, BTreeMap::from([(None, 1)]));
+        assert_eq!(balance.threads, 2);
+        assert_eq!(
+            check(&[call()]),
+            Err("thread (first) has 1 call(s) without Return".to_string())
         );
     }
 }

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 pub use locate::{KeyPath, Locator};
 pub use model::{
-    Case, ExitExpect, Expect, Faults, Launch, OnRecorderError, Policy, PolicyVia, Program,
-    ProgramSource, ScenarioFile, SignalSpec, SignalTrigger, StdoutExpect, SweepSpec, TraceState,
+    Case, ExitExpect, Expect, Faults, Launch, Policy, PolicyVia, Program, ProgramSource,
+    ScenarioFile, SignalSpec, SignalTrigger, StdoutExpect, SweepSpec, TraceState,
 };
 pub use problem::{Problem, ScenarioError};
 pub use validate::KNOWN_FAILPOINTS;

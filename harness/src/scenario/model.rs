@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use recorder_errors::OnRecorderError;
 use regex::Regex;
 
 /// One scenario file and the cases it defines (in file order).
@@ -97,25 +98,6 @@ pub struct Program {
     pub timeout: Duration,
     /// Extra environment for the program (placeholders substituted).
     pub env: BTreeMap<String, String>,
-}
-
-/// What the recorder does after an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnRecorderError {
-    /// Detach, settle the output, stop the program with the kind's exit code.
-    Abort,
-    /// Detach, warn, let the program run on.
-    Disable,
-}
-
-impl OnRecorderError {
-    /// The policy value as written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OnRecorderError::Abort => "abort",
-            OnRecorderError::Disable => "disable",
-        }
-    }
 }
 
 /// Recorder policy keys; `None` leaves the recorder's default.
@@ -322,6 +304,8 @@ pub struct Expect {
     pub partial_reason: Option<String>,
     /// Longest acceptable run.
     pub max_duration: Option<Duration>,
+    /// Configured fail points the run must never reach.
+    pub not_reached: Vec<String>,
 }
 
 impl Expect {

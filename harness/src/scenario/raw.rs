@@ -129,6 +129,7 @@ pub struct RawExpect {
     pub trace: Option<OneOrMany<String>>,
     pub partial_reason: Option<String>,
     pub max_duration_ms: Option<u64>,
+    pub not_reached: Option<Vec<String>>,
 }
 
 /// `[sweep]`: how `harness sweep` injects its faults.
@@ -192,6 +193,7 @@ overlay_fields!(RawExpect {
     trace,
     partial_reason,
     max_duration_ms,
+    not_reached,
 });
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use recorder_errors::{ErrorCode, ErrorKind};
+use recorder_errors::{ErrorCode, ErrorKind, OnRecorderError};
 
 use super::*;
 
@@ -130,6 +130,64 @@ fn a_misspelled_fail_point_is_rejected_before_running() {
     assert!(problem
         .message
         .starts_with("unknown fail point \"recorder::finsh\""));
+}
+
+#[test]
+fn every_fail_point_of_faultfs_and_the_recorder_is_accepted() {
+    let names = faultfs::FAILPOINTS
+        .iter()
+        .chain(&recorder_errors::failpoints::ALL);
+    for name in names {
+        let text = GOOD.replace(
+            "faultfs_plan = \"quota=100\"",
+            &format!("failpoints = {{ \"{name}\" = \"off\" }}"),
+        );
+        let file = match parse(Path::new("scenarios/x.toml"), &text) {
+            Ok(file) => file,
+            Err(error) => panic!("{name} is rejected: {error}"),
+        };
+        assert_eq!(
+            file.cases[0].faults.failpoints_env(),
+            Some(format!("{name}=off"))
+        );
+    }
+}
+
+#[test]
+fn not_reached_names_only_configured_fail_points_no_signal_waits_for() {
+    let text = GOOD.replace(
+        "faultfs_plan = \"quota=100\"",
+        "failpoints = { \"faultfs::open\" = \"return(EIO)\", \"recorder::finish\" = \"off\" }\nsignal = { at_failpoint = \"recorder::finish\" }",
+    );
+    let ok = text.replace(
+        "stdout = \"prefix_of_untraced\"",
+        "stdout = \"prefix_of_untraced\"\nnot_reached = [\"faultfs::open\"]",
+    );
+    match parse(Path::new("scenarios/x.toml"), &ok) {
+        Ok(file) => assert_eq!(file.cases[1].expect.not_reached, ["faultfs::open"]),
+        Err(error) => panic!("{error}"),
+    }
+    let bad = text.replace(
+        "stdout = \"prefix_of_untraced\"",
+        "stdout = \"prefix_of_untraced\"\nnot_reached = [\"faultfs::write\", \"recorder::finish\"]",
+    );
+    let messages: Vec<(String, String)> = problems(&bad)
+        .into_iter()
+        .map(|problem| (problem.key, problem.message))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            (
+                "expect.not_reached[0]".to_string(),
+                "\"faultfs::write\" is not configured in faults.failpoints; only a configured fail point can be checked as not reached".to_string()
+            ),
+            (
+                "expect.not_reached[1]".to_string(),
+                "the signal waits for \"recorder::finish\", which must not be reached".to_string()
+            ),
+        ]
+    );
 }
 
 #[test]

@@ -5,32 +5,42 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use recorder_errors::ErrorCode;
+use recorder_errors::{failpoints, ErrorCode, OnRecorderError};
 use regex::Regex;
 
 use super::locate::{KeyPath, Locator};
 use super::model::{
-    Case, ExitExpect, Expect, Faults, Launch, OnRecorderError, Policy, PolicyVia, Program,
-    ProgramSource, ScenarioFile, SignalSpec, SignalTrigger, StdoutExpect, SweepSpec, TraceState,
+    Case, ExitExpect, Expect, Faults, Launch, Policy, PolicyVia, Program, ProgramSource,
+    ScenarioFile, SignalSpec, SignalTrigger, StdoutExpect, SweepSpec, TraceState,
 };
 use super::problem::Problem;
 use super::raw::{
     Overlay, RawCase, RawExitCode, RawExpect, RawFaults, RawFile, RawPolicy, RawProgram, RawSweep,
 };
 
-/// Fail points the recorder and faultfs define (docs/design.md, "Fail points").
-pub const KNOWN_FAILPOINTS: &[&str] = &[
-    "faultfs::create",
-    "faultfs::write",
-    "faultfs::flush",
-    "faultfs::fsync",
-    "faultfs::rename",
-    "faultfs::remove",
-    "faultfs::mkdir",
-    "recorder::callback",
-    "recorder::writer",
-    "recorder::finish",
-];
+/// Fail points the recorder and faultfs define (docs/design.md, "Fail points"):
+/// `faultfs::FAILPOINTS`, then the recorder's `recorder_errors::failpoints::ALL`.
+pub const KNOWN_FAILPOINTS: [&str; faultfs::FAILPOINTS.len() + failpoints::ALL.len()] =
+    concat(&faultfs::FAILPOINTS, &failpoints::ALL);
+
+/// `first` followed by `second`; `N` is their total length.
+const fn concat<const N: usize>(
+    first: &[&'static str],
+    second: &[&'static str],
+) -> [&'static str; N] {
+    let mut all = [""; N];
+    let mut i = 0;
+    while i < first.len() {
+        all[i] = first[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < second.len() {
+        all[i + j] = second[j];
+        j += 1;
+    }
+    all
+}
 
 /// Environment variables the harness sets itself; a program may not override them.
 const RESERVED_ENV: &[&str] = &[
@@ -203,6 +213,9 @@ impl Checker<'_> {
         let faults = self.faults(&scope, tables.faults);
         let expect = self.expect(&scope, tables.expect, &policy);
         let sweep = self.sweep(&scope, tables.sweep);
+        if let (Some(faults), Some(expect)) = (&faults, &expect) {
+            self.not_reached(&scope, faults, &expect.not_reached);
+        }
         if self.problems.len() != before {
             return None;
         }
@@ -322,15 +335,17 @@ impl Checker<'_> {
     fn policy(&mut self, scope: &Scope, raw: RawPolicy) -> Policy {
         let on_recorder_error = match raw.on_recorder_error.as_deref() {
             None => None,
-            Some("abort") => Some(OnRecorderError::Abort),
-            Some("disable") => Some(OnRecorderError::Disable),
-            Some(other) => {
-                let key = scope.path(&self.locator, "policy", "on_recorder_error");
-                self.problem(
-                    &key,
-                    format!("{other:?} is not one of \"abort\", \"disable\""),
-                );
-                None
+            Some(text) => {
+                let value = OnRecorderError::parse(text);
+                if value.is_none() {
+                    let key = scope.path(&self.locator, "policy", "on_recorder_error");
+                    let known: Vec<String> = OnRecorderError::ALL
+                        .iter()
+                        .map(|value| format!("{:?}", value.as_str()))
+                        .collect();
+                    self.problem(&key, format!("{text:?} is not one of {}", known.join(", ")));
+                }
+                value
             }
         };
         if raw
@@ -562,7 +577,34 @@ impl Checker<'_> {
             trace: trace?,
             partial_reason: raw.partial_reason,
             max_duration: raw.max_duration_ms.map(Duration::from_millis),
+            not_reached: raw.not_reached.unwrap_or_default(),
         })
+    }
+
+    /// `expect.not_reached` may only name fail points the case configures,
+    /// and not the one a signal waits for.
+    fn not_reached(&mut self, scope: &Scope, faults: &Faults, names: &[String]) {
+        for (index, name) in names.iter().enumerate() {
+            let key = scope
+                .path(&self.locator, "expect", "not_reached")
+                .index(index);
+            if !faults
+                .failpoints
+                .iter()
+                .any(|(configured, _)| configured == name)
+            {
+                self.problem(
+                    &key,
+                    format!("{name:?} is not configured in faults.failpoints; only a configured fail point can be checked as not reached"),
+                );
+            } else if matches!(&faults.signal, Some(SignalSpec { trigger: SignalTrigger::AtFailpoint { name: at, .. }, .. }) if at == name)
+            {
+                self.problem(
+                    &key,
+                    format!("the signal waits for {name:?}, which must not be reached"),
+                );
+            }
+        }
     }
 
     fn patterns(&mut self, scope: &Scope, key: &str, patterns: Vec<String>) -> Vec<Regex> {

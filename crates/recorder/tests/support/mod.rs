@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
@@ -44,34 +44,17 @@ pub fn load(dir: &Path, format: &str) -> Vec<TraceLowLevelEvent> {
         .expect("runtime_tracing loads the trace")
 }
 
-/// Calls minus returns per thread; every thread must end at zero, never go below.
-pub fn assert_balanced(events: &[TraceLowLevelEvent]) -> HashMap<u64, usize> {
-    let mut depth: HashMap<u64, i64> = HashMap::new();
-    let mut calls: HashMap<u64, usize> = HashMap::new();
-    let mut current = None;
-    for event in events {
-        match event {
-            TraceLowLevelEvent::ThreadStart(id) | TraceLowLevelEvent::ThreadSwitch(id) => {
-                current = Some(id.0)
-            }
-            TraceLowLevelEvent::Call(_) => {
-                let thread = current.expect("a Call after ThreadStart");
-                *depth.entry(thread).or_default() += 1;
-                *calls.entry(thread).or_default() += 1;
-            }
-            TraceLowLevelEvent::Return(_) => {
-                let thread = current.expect("a Return after ThreadStart");
-                let level = depth.entry(thread).or_default();
-                *level -= 1;
-                assert!(*level >= 0, "thread {thread} returns more than it calls");
-            }
-            _ => {}
-        }
-    }
-    for (thread, level) in &depth {
-        assert_eq!(*level, 0, "thread {thread} has unbalanced calls");
-    }
-    calls
+/// Checks with the harness's balance check that every thread's calls and
+/// returns balance (never more returns than calls) and that every call comes
+/// after a `ThreadStart`; returns the number of calls per thread.
+pub fn assert_balanced(events: &[TraceLowLevelEvent]) -> BTreeMap<u64, usize> {
+    let balance = harness::inspect::check_balance(events)
+        .unwrap_or_else(|why| panic!("unbalanced trace: {why}"));
+    balance
+        .calls_per_thread
+        .into_iter()
+        .map(|(thread, calls)| (thread.expect("a Call after ThreadStart"), calls))
+        .collect()
 }
 
 /// The `Type` records in id order.
