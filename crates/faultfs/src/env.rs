@@ -27,7 +27,8 @@ pub fn from_env() -> RecorderResult<Arc<dyn FileSystem>> {
 
 /// Fixture log: records that fail point `name` was reached (only in
 /// `failure-fixtures` builds, only when `name` appears in `FAILPOINTS`, once
-/// per name per process); a no-op otherwise.
+/// per name per process), and counts the reach for a `kill=<name>#<n>` plan
+/// clause; a no-op otherwise.
 pub fn note_failpoint(name: &str) {
     #[cfg(feature = "failpoints")]
     fixtures::note_failpoint(name);
@@ -65,7 +66,7 @@ mod fixtures {
     static KILL_WATCH: OnceLock<Arc<FaultFs<PhysicalFs>>> = OnceLock::new();
 
     pub(super) fn from_env() -> RecorderResult<Option<Arc<dyn FileSystem>>> {
-        let plan = env::var(PLAN_VAR).ok();
+        let plan = plan_from_env()?;
         let log_path = env::var_os(LOG_VAR).map(PathBuf::from);
         if plan.is_none() && log_path.is_none() && env::var_os(failpoints::VAR).is_none() {
             return Ok(None);
@@ -88,6 +89,21 @@ mod fixtures {
         }
         *slot = Some(Arc::clone(&fs));
         Ok(Some(fs))
+    }
+
+    /// `CODETRACER_FAULTFS_PLAN`, if set; a value that is not UTF-8 is a
+    /// Usage error naming it (never silently no plan).
+    fn plan_from_env() -> RecorderResult<Option<String>> {
+        match env::var(PLAN_VAR) {
+            Ok(text) => Ok(Some(text)),
+            Err(env::VarError::NotPresent) => Ok(None),
+            Err(env::VarError::NotUnicode(value)) => {
+                let shown = value.to_string_lossy().into_owned();
+                Err(usage!(ErrorCode::InvalidFaultPlan,
+                    "{PLAN_VAR} is not valid UTF-8: {shown:?} (the bad bytes shown as U+FFFD)";
+                    "clause" = shown))
+            }
+        }
     }
 
     pub(super) fn note_failpoint(name: &str) {

@@ -42,6 +42,16 @@ const fn concat<const N: usize>(
     all
 }
 
+/// Whether the `fail` crate accepts `actions` (`3*off->1*panic`), asked of
+/// its own parser through a fail point no code evaluates: what it rejects
+/// here it would reject when the recorder configures `FAILPOINTS`.
+fn fail_crate_accepts(actions: &str) -> Result<(), String> {
+    const PROBE: &str = "harness::scenario-check";
+    let accepted = fail::cfg(PROBE, actions);
+    fail::remove(PROBE);
+    accepted
+}
+
 /// Environment variables the harness sets itself; a program may not override them.
 const RESERVED_ENV: &[&str] = &[
     "FAILPOINTS",
@@ -384,6 +394,12 @@ impl Checker<'_> {
                 self.problem(
                     &key,
                     "the action must be one `fail` action such as \"panic\" or \"1*panic\"",
+                );
+                ok = false;
+            } else if let Err(why) = fail_crate_accepts(action) {
+                self.problem(
+                    &key,
+                    format!("the fail crate rejects the action {action:?}: {why}"),
                 );
                 ok = false;
             }
