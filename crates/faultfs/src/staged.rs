@@ -360,6 +360,14 @@ impl StagedFile {
     /// Flushes and fsyncs the file; required before [`StagedDir::commit`].
     pub fn finish(mut self) -> io::Result<()> {
         self.file.flush()?;
+        self.sync()
+    }
+
+    /// Fsyncs the file (op `fsync`, which also writes out what is still
+    /// buffered) and marks it finished: [`StagedFile::finish`] without the
+    /// separate `flush`, for a caller that flushed itself and wants to tell
+    /// a failed flush from a failed fsync.
+    pub fn sync(mut self) -> io::Result<()> {
         self.file.sync_all()?;
         self.finished.store(true, Ordering::Release);
         Ok(())

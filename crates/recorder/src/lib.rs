@@ -12,6 +12,7 @@ pub mod ffi;
 pub mod logging;
 pub mod monitoring;
 pub mod policy;
+pub mod recover;
 pub mod runtime;
 pub mod session;
 pub mod writer;

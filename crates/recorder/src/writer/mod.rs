@@ -16,12 +16,9 @@ use runtime_tracing::{
     TypeRecord, TypeSpecificInfo, VariableId,
 };
 
-pub use chunk::CHUNK_SIZE;
+pub use chunk::{ChunkOut, FileOpError, FileOpResult, OpResultExt, CHUNK_SIZE};
 pub use metadata::TraceMetadataInfo;
-pub use sink::{TraceFormat, HEADERV1};
-
-use chunk::ChunkOut;
-use sink::EventSink;
+pub use sink::{EventSink, TraceFormat, HEADERV1};
 
 /// File listing the source paths in `PathId` order.
 pub const PATHS_FILE: &str = "trace_paths.json";
@@ -82,7 +79,7 @@ impl TraceWriter {
             .io_context("create", &staged.target().join(name))?;
         let out = ChunkOut::new(file);
         let path = out.path().to_path_buf();
-        let sink = EventSink::new(format, out).io_context("write", &path)?;
+        let sink = EventSink::new(format, out).map_err(|err| err.at(&path))?;
         let mut writer = TraceWriter {
             staged: Some(staged),
             sink: Some(sink),
@@ -136,8 +133,7 @@ impl TraceWriter {
             }
             Err(err) => {
                 self.events_broken = true;
-                let path = sink.path().to_path_buf();
-                Err(RecorderError::io(err, "write", &path))
+                Err(err.at(sink.path()))
             }
         }
     }
@@ -150,13 +146,14 @@ impl TraceWriter {
         }))
     }
 
-    /// Hands buffered events to the file.
+    /// Hands buffered events to the file and the file's buffer to the
+    /// operating system: events written before a `flush` survive the process
+    /// being killed (`recover` finds them).
     pub fn flush(&mut self) -> RecorderResult<()> {
         if let Some(sink) = self.sink.as_mut() {
-            if let Err(err) = sink.flush() {
+            if let Err(err) = sink.flush_to_os() {
                 self.events_broken = true;
-                let path = sink.path().to_path_buf();
-                return Err(RecorderError::io(err, "write", &path));
+                return Err(err.at(sink.path()));
             }
         }
         Ok(())
@@ -345,7 +342,7 @@ impl TraceWriter {
             return Ok(());
         };
         let path = sink.path().to_path_buf();
-        let closed = sink.finish().io_context("write", &path);
+        let closed = sink.finish().map_err(|err| err.at(&path));
         self.events_closed = closed.is_ok();
         self.events_broken |= closed.is_err();
         closed
@@ -440,8 +437,8 @@ impl TraceWriter {
         let file = staged.create_file(name).io_context("create", &target)?;
         let mut out = ChunkOut::new(file);
         let path = out.path().to_path_buf();
-        out.hand(bytes).io_context("write", &path)?;
-        out.finish().io_context("fsync", &path)?;
+        out.hand(bytes).map_err(|err| err.at(&path))?;
+        out.finish().map_err(|err| err.at(&path))?;
         self.finished_side_files.push(name);
         Ok(())
     }

@@ -13,7 +13,7 @@ use runtime_tracing::TraceLowLevelEvent;
 use zeekstd::seek_table::Format;
 use zeekstd::RawEncoder;
 
-use super::chunk::{ChunkOut, CHUNK_SIZE};
+use super::chunk::{ChunkOut, FileOpError, FileOpResult, OpResultExt, CHUNK_SIZE};
 
 /// runtime_tracing's binary header (`cbor_zstd_writer::HEADERV1`).
 pub const HEADERV1: [u8; 8] = [0xC0, 0xDE, 0x72, 0xAC, 0xE2, 0x01, 0x00, 0x00];
@@ -73,7 +73,7 @@ impl std::fmt::Debug for EventSink {
 
 impl EventSink {
     /// A sink of `format` writing to `out`.
-    pub fn new(format: TraceFormat, out: ChunkOut) -> io::Result<EventSink> {
+    pub fn new(format: TraceFormat, out: ChunkOut) -> FileOpResult<EventSink> {
         Ok(match format {
             TraceFormat::Json => EventSink::Json(JsonSink::new(out)),
             TraceFormat::Binary => EventSink::Binary(BinarySink::new(out)?),
@@ -89,24 +89,36 @@ impl EventSink {
     }
 
     /// Serialises one event (handing a chunk to the file when the buffer is full).
-    pub fn write(&mut self, event: &TraceLowLevelEvent) -> io::Result<()> {
+    pub fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         match self {
             EventSink::Json(sink) => sink.write(event),
             EventSink::Binary(sink) => sink.write(event),
         }
     }
 
-    /// Hands everything buffered so far to the file.
-    pub fn flush(&mut self) -> io::Result<()> {
+    /// Makes every event written so far recoverable if the process dies now:
+    /// hands the buffer to the file (binary: compressed, with the zstd frame
+    /// ended so that every block is complete) and the file's buffer to the
+    /// operating system.
+    pub fn flush_to_os(&mut self) -> FileOpResult<()> {
         match self {
-            EventSink::Json(sink) => sink.flush(),
-            EventSink::Binary(sink) => sink.flush(),
+            EventSink::Json(sink) => {
+                sink.flush()?;
+                sink.out.flush_file()
+            }
+            EventSink::Binary(sink) => {
+                sink.flush()?;
+                if sink.frame_open {
+                    sink.end_frame()?;
+                }
+                sink.out.flush_file()
+            }
         }
     }
 
     /// Terminates the stream (closing `]` / final frame and seek table), then
     /// flushes and fsyncs the file.
-    pub fn finish(self) -> io::Result<()> {
+    pub fn finish(self) -> FileOpResult<()> {
         match self {
             EventSink::Json(sink) => sink.finish(),
             EventSink::Binary(sink) => sink.finish(),
@@ -132,25 +144,27 @@ impl JsonSink {
         }
     }
 
-    fn write(&mut self, event: &TraceLowLevelEvent) -> io::Result<()> {
+    fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         if !self.first {
             self.buf.extend_from_slice(b",\n");
         }
         self.first = false;
-        crate::encode::json::write_event(&mut self.buf, event).map_err(io::Error::other)?;
+        crate::encode::json::write_event(&mut self.buf, event)
+            .map_err(io::Error::other)
+            .op("encode")?;
         if self.buf.len() >= CHUNK_SIZE {
             self.flush()?;
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> FileOpResult<()> {
         let result = self.out.hand(&self.buf);
         self.buf.clear();
         result
     }
 
-    fn finish(mut self) -> io::Result<()> {
+    fn finish(mut self) -> FileOpResult<()> {
         self.buf.extend_from_slice(b"\n]\n");
         self.flush()?;
         self.out.finish()
@@ -163,22 +177,27 @@ pub struct BinarySink {
     buf: Vec<u8>,
     zbuf: Vec<u8>,
     encoder: RawEncoder<'static>,
+    /// Bytes were compressed into the current zstd frame since it began.
+    frame_open: bool,
 }
 
 impl BinarySink {
-    fn new(mut out: ChunkOut) -> io::Result<BinarySink> {
+    fn new(mut out: ChunkOut) -> FileOpResult<BinarySink> {
         out.hand(&HEADERV1)?;
         Ok(BinarySink {
             out,
             buf: Vec::with_capacity(CHUNK_SIZE + 4096),
             zbuf: vec![0; CHUNK_SIZE],
-            encoder: RawEncoder::new().map_err(io::Error::other)?,
+            encoder: RawEncoder::new().map_err(io::Error::other).op("compress")?,
+            frame_open: false,
         })
     }
 
-    fn write(&mut self, event: &TraceLowLevelEvent) -> io::Result<()> {
+    fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         let buf = std::mem::take(&mut self.buf);
-        self.buf = cbor4ii::serde::to_vec(buf, event).map_err(io::Error::other)?;
+        self.buf = cbor4ii::serde::to_vec(buf, event)
+            .map_err(io::Error::other)
+            .op("encode")?;
         if self.buf.len() >= CHUNK_SIZE {
             self.flush()?;
         }
@@ -186,34 +205,48 @@ impl BinarySink {
     }
 
     /// Compresses the buffered CBOR and hands the compressed bytes over.
-    fn flush(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> FileOpResult<()> {
         let mut consumed = 0;
         while consumed < self.buf.len() {
             let progress = self
                 .encoder
                 .compress(&self.buf[consumed..], &mut self.zbuf)
-                .map_err(io::Error::other)?;
+                .map_err(io::Error::other)
+                .op("compress")?;
             if progress.in_progress() == 0 && progress.out_progress() == 0 {
-                return Err(io::Error::other("zstd encoder made no progress"));
+                return Err(FileOpError::new(
+                    "compress",
+                    io::Error::other("zstd encoder made no progress"),
+                ));
             }
             consumed += progress.in_progress();
+            self.frame_open = true;
             self.out.hand(&self.zbuf[..progress.out_progress()])?;
         }
         self.buf.clear();
         Ok(())
     }
 
-    fn finish(mut self) -> io::Result<()> {
-        self.flush()?;
+    /// Ends the current zstd frame and hands its epilogue over.
+    fn end_frame(&mut self) -> FileOpResult<()> {
         loop {
             let progress = self
                 .encoder
                 .end_frame(&mut self.zbuf)
-                .map_err(io::Error::other)?;
+                .map_err(io::Error::other)
+                .op("compress")?;
             self.out.hand(&self.zbuf[..progress.out_progress()])?;
             if progress.data_left() == 0 {
-                break;
+                self.frame_open = false;
+                return Ok(());
             }
+        }
+    }
+
+    fn finish(mut self) -> FileOpResult<()> {
+        self.flush()?;
+        if self.frame_open || self.encoder.seek_table().num_frames() == 0 {
+            self.end_frame()?;
         }
         let mut table = self
             .encoder
