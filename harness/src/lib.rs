@@ -5,9 +5,8 @@
 //! signal) and what must come of it. The harness runs the program under the
 //! `failure-fixtures` build of the recorder, inspects exit status, stdout,
 //! stderr (JSON trailers, tracebacks) and the output directory, and judges
-//! the run against the outcome contract (the top-level `README.md`, "When the
-//! recorder fails" and "The fault harness"; `scenarios/README.md`). `sweep`
-//! fails every faultfs operation of a clean run in turn.
+//! the run against the outcome contract (`docs/design.md`). `sweep` fails
+//! every faultfs operation of a clean run in turn.
 
 #![deny(missing_docs)]
 

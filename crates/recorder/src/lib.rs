@@ -1,21 +1,39 @@
 //! The CodeTracer Python recorder: a `sys.monitoring` tool that records a
 //! CPython program into `runtime_tracing` trace files written through `faultfs`.
 //!
-//! Layout: [`monitoring`] (tool id, callback table), [`runtime`] (the tracer:
-//! per-event handling, filtering, threads, lifecycle), [`encode`] (values),
-//! [`writer`] (streamed trace files), [`session`] (start/stop, failure policy),
-//! [`ffi`] (errors to exceptions, panics caught), [`policy`] and [`logging`].
+//! The modules are layers, each using only the ones below it (the table and
+//! the check that enforces it: `docs/design.md`, "Layers inside
+//! crates/recorder"): `ffi` (the native module's functions) → `session` (one
+//! state machine, the callbacks, the failure path) → `tracer` (events,
+//! threads, frames) → `encode` (values) → `writer` (trace files) →
+//! `monitoring`, `panics` → `logging` → `policy`.
+//!
+//! The public Rust surface is what the integration tests in `tests/` drive:
+//! recording from an embedded interpreter, the policy, the error conversion
+//! at the FFI boundary, and the trace writer.
 
-pub mod api;
-pub mod encode;
-pub mod ffi;
-pub mod logging;
-pub mod monitoring;
-pub mod policy;
-pub mod recover;
-pub mod runtime;
-pub mod session;
-pub mod writer;
+#![deny(missing_docs)]
+
+pub(crate) mod encode;
+pub(crate) mod ffi;
+pub(crate) mod logging;
+pub(crate) mod monitoring;
+pub(crate) mod panics;
+pub(crate) mod policy;
+pub(crate) mod recover;
+pub(crate) mod session;
+pub(crate) mod tracer;
+pub(crate) mod writer;
+
+pub use encode::json::write_event;
+pub use ffi::{guard, to_py_err, ERRORS_MODULE};
+pub use logging::trailer::set_writer as set_trailer_writer;
+pub use policy::{configure as configure_policy, OnRecorderError, PolicyKey, PolicyUpdate};
+pub use recover::{recover, Recovery};
+pub use session::{flush, is_tracing, start, stop};
+pub use writer::{
+    TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE, PATHS_FILE,
+};
 
 use pyo3::prelude::*;
 
@@ -23,15 +41,5 @@ use pyo3::prelude::*;
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    ffi::install_panic_hook();
-    logging::ffi::register(module)?;
-    policy::ffi::register(module)?;
-    api::register(module)?;
-    // The exit code of each error kind, for `errors.py` (one source: `ErrorKind`).
-    let exit_codes = pyo3::types::PyDict::new(module.py());
-    for kind in recorder_errors::ErrorKind::ALL {
-        exit_codes.set_item(kind.as_str(), kind.exit_code())?;
-    }
-    module.add("EXIT_CODES", exit_codes)?;
-    Ok(())
+    ffi::register(module)
 }

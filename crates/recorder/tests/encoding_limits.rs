@@ -12,7 +12,7 @@ use runtime_tracing::{
 };
 use support::{load, record, types, variable_names};
 
-use codetracer_python_recorder::encode::json::write_event;
+use codetracer_python_recorder::write_event;
 
 fn every_value_kind() -> Vec<ValueRecord> {
     let t = TypeId(3);

@@ -8,8 +8,7 @@ mod support;
 use std::fs;
 use std::path::Path;
 
-use codetracer_python_recorder::policy::{self, OnRecorderError, PolicyUpdate};
-use codetracer_python_recorder::session;
+use codetracer_python_recorder::{self as recorder, OnRecorderError, PolicyUpdate};
 use pyo3::prelude::*;
 use recorder_errors::ErrorCode;
 use support::{assert_balanced, load, run};
@@ -23,7 +22,7 @@ fn set_policy(on_error: OnRecorderError, keep_partial: bool) {
         keep_partial_trace: Some(keep_partial),
         ..PolicyUpdate::default()
     };
-    policy::configure(&update, &[]);
+    recorder::configure_policy(&update, &[]);
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -49,17 +48,17 @@ fn a_callback_error_detaches_at_once_and_is_raised_once_from_stop() {
     let dir = root.path().join("trace");
     fail::cfg("recorder::callback", "5*off->return").expect("fail point");
     Python::attach(|py| {
-        session::start(py, dir.to_str().expect("path"), "json", None).expect("start");
+        recorder::start(py, dir.to_str().expect("path"), "json", None).expect("start");
         // The program goes on and its own error handling is undisturbed.
         run(py, "def f(x):\n    return x\ntry:\n    for i in range(100): f(i)\nexcept Exception as e:\n    print(e)\nresult = 1\n");
         assert!(
-            !session::is_tracing(),
+            !recorder::is_tracing(py),
             "detached inside the failing callback"
         );
-        let error = session::stop(py).expect_err("the pending failure");
+        let error = recorder::stop(py).expect_err("the pending failure");
         assert_eq!(error.code(), ErrorCode::Unknown);
         assert_eq!(error.context_value("output"), Some("absent"));
-        session::stop(py).expect("a second stop is a no-op");
+        recorder::stop(py).expect("a second stop is a no-op");
     });
     assert!(!dir.exists(), "no trace left behind: {:?}", entries(&dir));
     fail::remove("recorder::callback");
@@ -74,12 +73,12 @@ fn a_panic_in_a_callback_poisons_nothing_for_the_next_session() {
     let dir = root.path().join("trace");
     fail::cfg("recorder::callback", "3*off->panic").expect("fail point");
     Python::attach(|py| {
-        session::start(py, dir.to_str().expect("path"), "json", None).expect("start");
+        recorder::start(py, dir.to_str().expect("path"), "json", None).expect("start");
         run(py, "def f(x):\n    return x\nfor i in range(10): f(i)\n");
-        assert!(!session::is_tracing());
-        let error = session::flush(py).expect_err("pending panic raised from flush");
+        assert!(!recorder::is_tracing(py));
+        let error = recorder::flush(py).expect_err("pending panic raised from flush");
         assert_eq!(error.code(), ErrorCode::Panic);
-        session::flush(py).expect("raised once");
+        recorder::flush(py).expect("raised once");
     });
     assert!(!dir.exists());
     fail::remove("recorder::callback");
@@ -94,9 +93,9 @@ fn a_write_error_keeps_a_loadable_partial_trace_when_asked() {
     set_policy(OnRecorderError::Abort, true);
     fail::cfg("recorder::writer", "2*off->1*return(ENOSPC)").expect("fail point");
     Python::attach(|py| {
-        session::start(py, dir.to_str().expect("path"), "json", None).expect("start");
+        recorder::start(py, dir.to_str().expect("path"), "json", None).expect("start");
         run(py, BUSY);
-        let error = session::stop(py).expect_err("disk full");
+        let error = recorder::stop(py).expect_err("disk full");
         assert_eq!(error.code(), ErrorCode::DiskFull);
         assert_eq!(error.context_value("output"), Some("partial"));
     });
@@ -132,10 +131,10 @@ fn under_disable_a_failure_is_a_warning_and_the_program_runs_on() {
     set_policy(OnRecorderError::Disable, false);
     fail::cfg("recorder::writer", "1*off->return(EIO)").expect("fail point");
     Python::attach(|py| {
-        session::start(py, dir.to_str().expect("path"), "json", None).expect("start");
+        recorder::start(py, dir.to_str().expect("path"), "json", None).expect("start");
         run(py, BUSY);
-        assert!(!session::is_tracing());
-        session::stop(py).expect("no error under disable");
+        assert!(!recorder::is_tracing(py));
+        recorder::stop(py).expect("no error under disable");
     });
     fail::remove("recorder::writer");
     assert!(!dir.exists());
@@ -151,7 +150,7 @@ fn assert_dir_create_failed(plan: &str, cause: &str, errno: i32) {
     set_policy(OnRecorderError::Abort, false);
     Python::attach(|py| {
         let error =
-            session::start(py, dir.to_str().expect("path"), "json", None).expect_err("refused");
+            recorder::start(py, dir.to_str().expect("path"), "json", None).expect_err("refused");
         assert_eq!(error.code(), ErrorCode::TraceDirCreateFailed, "{error}");
         assert_eq!(error.kind().exit_code(), 10);
         assert_eq!(error.context_value("cause"), Some(cause), "{error}");
@@ -160,8 +159,8 @@ fn assert_dir_create_failed(plan: &str, cause: &str, errno: i32) {
             Some(errno.to_string().as_str()),
             "{error}"
         );
-        assert!(!session::is_tracing());
-        session::stop(py).expect("nothing to stop");
+        assert!(!recorder::is_tracing(py));
+        recorder::stop(py).expect("nothing to stop");
     });
     assert!(!dir.exists());
 }
@@ -187,9 +186,9 @@ fn a_failing_finish_settles_the_output_as_absent() {
     let dir = root.path().join("trace");
     fail::cfg("recorder::finish", "panic").expect("fail point");
     Python::attach(|py| {
-        session::start(py, dir.to_str().expect("path"), "json", None).expect("start");
+        recorder::start(py, dir.to_str().expect("path"), "json", None).expect("start");
         run(py, "x = 1\n");
-        let error = session::stop(py).expect_err("panic in finish");
+        let error = recorder::stop(py).expect_err("panic in finish");
         assert_eq!(error.code(), ErrorCode::Panic);
     });
     fail::remove("recorder::finish");

@@ -1,4 +1,4 @@
-//! The FFI boundary's error conversion (`crate::ffi::{to_py_err, guard}`, the
+//! The FFI boundary's error conversion (`ffi::{to_py_err, guard}`, the
 //! only one in the crate): the package's exception class with code, kind and
 //! context, a plain `Exception` when the errors module cannot be imported, and
 //! exactly one JSON trailer per surfaced error either way.
@@ -7,9 +7,9 @@ use std::ffi::CString;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
-use codetracer_python_recorder::ffi::{guard, to_py_err, ERRORS_MODULE};
-use codetracer_python_recorder::logging::trailer;
-use codetracer_python_recorder::policy::{self, PolicyUpdate};
+use codetracer_python_recorder::{
+    configure_policy, guard, set_trailer_writer, to_py_err, PolicyUpdate, ERRORS_MODULE,
+};
 use pyo3::prelude::*;
 use recorder_errors::{ErrorCode, ErrorKind, RecorderError, RecorderResult};
 
@@ -30,8 +30,8 @@ impl Write for Captured {
 impl Captured {
     fn install() -> Captured {
         let captured = Captured::default();
-        trailer::set_writer(Some(Box::new(captured.clone())));
-        policy::configure(
+        set_trailer_writer(Some(Box::new(captured.clone())));
+        configure_policy(
             &PolicyUpdate {
                 json_errors: Some(true),
                 ..PolicyUpdate::default()

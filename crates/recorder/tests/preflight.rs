@@ -5,8 +5,7 @@ mod support;
 
 use std::fs;
 
-use codetracer_python_recorder::policy::{self, PolicyUpdate};
-use codetracer_python_recorder::session;
+use codetracer_python_recorder::{self as recorder, PolicyUpdate};
 use pyo3::prelude::*;
 use recorder_errors::{ErrorCode, ErrorKind};
 use support::{assert_balanced, load};
@@ -21,11 +20,11 @@ fn a_non_empty_directory_or_a_file_is_a_conflict() {
     fs::write(&file, "x").expect("write");
     Python::attach(|py| {
         for path in [&busy, &file] {
-            let error = session::start(py, path.to_str().expect("path"), "json", None)
+            let error = recorder::start(py, path.to_str().expect("path"), "json", None)
                 .expect_err("conflict");
             assert_eq!(error.code(), ErrorCode::TraceDirConflict);
             assert_eq!(error.kind(), ErrorKind::Usage);
-            assert!(!session::is_tracing());
+            assert!(!recorder::is_tracing(py));
         }
     });
     assert_eq!(fs::read_dir(&busy).expect("dir").count(), 1);
@@ -38,7 +37,7 @@ fn an_unknown_format_is_refused_before_anything_is_written() {
     let dir = root.path().join("trace");
     Python::attach(|py| {
         let error =
-            session::start(py, dir.to_str().expect("path"), "yaml", None).expect_err("format");
+            recorder::start(py, dir.to_str().expect("path"), "yaml", None).expect_err("format");
         assert_eq!(error.code(), ErrorCode::UnsupportedFormat);
     });
     assert!(!dir.exists());
@@ -50,14 +49,14 @@ fn start_twice_is_already_tracing_and_stop_twice_is_harmless() {
     let first = root.path().join("a");
     let second = root.path().join("b");
     Python::attach(|py| {
-        session::start(py, first.to_str().expect("path"), "json", None).expect("start");
+        recorder::start(py, first.to_str().expect("path"), "json", None).expect("start");
         let error =
-            session::start(py, second.to_str().expect("path"), "json", None).expect_err("twice");
+            recorder::start(py, second.to_str().expect("path"), "json", None).expect_err("twice");
         assert_eq!(error.code(), ErrorCode::AlreadyTracing);
-        session::stop(py).expect("stop");
-        session::stop(py).expect("stop again");
-        session::start(py, second.to_str().expect("path"), "json", None).expect("start again");
-        session::stop(py).expect("stop");
+        recorder::stop(py).expect("stop");
+        recorder::stop(py).expect("stop again");
+        recorder::start(py, second.to_str().expect("path"), "json", None).expect("start again");
+        recorder::stop(py).expect("stop");
     });
     assert_balanced(&load(&first, "json"));
     assert_balanced(&load(&second, "json"));
@@ -71,10 +70,10 @@ fn require_trace_without_events_is_trace_missing_and_leaves_nothing() {
         require_trace: Some(true),
         ..PolicyUpdate::default()
     };
-    policy::configure(&update, &[]);
+    recorder::configure_policy(&update, &[]);
     Python::attach(|py| {
-        session::start(py, dir.to_str().expect("path"), "json", None).expect("start");
-        let error = session::stop(py).expect_err("nothing recorded");
+        recorder::start(py, dir.to_str().expect("path"), "json", None).expect("start");
+        let error = recorder::stop(py).expect_err("nothing recorded");
         assert_eq!(error.code(), ErrorCode::TraceMissing);
     });
     assert!(!dir.exists());
@@ -87,7 +86,7 @@ fn activation_path_postpones_recording_until_that_file_runs() {
     fs::write(&script, "def inside(a):\n    return a\ninside(7)\n").expect("script");
     let dir = root.path().join("trace");
     Python::attach(|py| {
-        session::start(py, dir.to_str().expect("path"), "json", script.to_str()).expect("start");
+        recorder::start(py, dir.to_str().expect("path"), "json", script.to_str()).expect("start");
         support::run(
             py,
             &format!(
@@ -95,7 +94,7 @@ fn activation_path_postpones_recording_until_that_file_runs() {
                 script.to_str().expect("path")
             ),
         );
-        session::stop(py).expect("stop");
+        recorder::stop(py).expect("stop");
     });
     let events = load(&dir, "json");
     assert_balanced(&events);

@@ -71,7 +71,7 @@ fn binary_trace_loads_with_the_same_events() {
     fs::remove_dir_all(&json_dir).expect("cleanup");
     let bin_dir = record(root.path(), "binary", PROGRAM);
     let bytes = fs::read(bin_dir.join("trace.bin")).expect("trace.bin");
-    assert_eq!(&bytes[..8], &codetracer_python_recorder::writer::HEADERV1);
+    assert_eq!(&bytes[..8], &codetracer_python_recorder::HEADERV1);
     let binary = load(&bin_dir, "binary");
     assert_balanced(&binary);
     assert_eq!(binary.len(), json.len());
@@ -270,7 +270,7 @@ asyncio.run(main())
 
 #[test]
 fn no_free_tool_id_is_an_install_conflict_and_writes_nothing() {
-    use codetracer_python_recorder::session;
+    use codetracer_python_recorder as recorder;
     use pyo3::prelude::*;
     let root = tempfile::tempdir().expect("tempdir");
     let dir = root.path().join("trace");
@@ -280,21 +280,22 @@ fn no_free_tool_id_is_an_install_conflict_and_writes_nothing() {
             "import sys\nfor i in range(2, 6):\n    sys.monitoring.use_tool_id(i, 'other')\n",
         );
         let error =
-            session::start(py, dir.to_str().expect("path"), "json", None).expect_err("conflict");
+            recorder::start(py, dir.to_str().expect("path"), "json", None).expect_err("conflict");
         assert_eq!(
             error.code(),
             recorder_errors::ErrorCode::TracerInstallConflict
         );
-        assert!(!session::is_tracing());
+        assert!(!recorder::is_tracing(py));
         support::run(py, "import sys\nsys.monitoring.free_tool_id(3)\n");
-        session::start(py, dir.to_str().expect("path"), "json", None).expect("a freed id is taken");
+        recorder::start(py, dir.to_str().expect("path"), "json", None)
+            .expect("a freed id is taken");
         support::run(
             py,
             "assert sys.monitoring.get_tool(3) == 'codetracer'\n"
                 .replace("sys", "__import__('sys')")
                 .as_str(),
         );
-        session::stop(py).expect("stop");
+        recorder::stop(py).expect("stop");
         support::run(
             py,
             "assert __import__('sys').monitoring.get_tool(3) is None\n",

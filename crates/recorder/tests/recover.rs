@@ -8,8 +8,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use codetracer_python_recorder::recover::recover;
-use codetracer_python_recorder::writer::{TraceFormat, TraceWriter, METADATA_FILE, PATHS_FILE};
+use codetracer_python_recorder::recover;
+use codetracer_python_recorder::{TraceFormat, TraceWriter, METADATA_FILE, PATHS_FILE};
 use faultfs::{FileSystem, PhysicalFs, StagedDir, PARTIAL_MARKER, STAGING_PREFIX};
 use recorder_errors::ErrorCode;
 use runtime_tracing::{

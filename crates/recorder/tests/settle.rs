@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use codetracer_python_recorder::writer::{
+use codetracer_python_recorder::{
     TraceFormat, TraceMetadataInfo, TraceWriter, METADATA_FILE, PATHS_FILE,
 };
 use faultfs::{FaultFs, FaultPlan, FileSystem, MemoryFs, StagedDir, PARTIAL_MARKER};

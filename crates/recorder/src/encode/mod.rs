@@ -45,7 +45,7 @@ use runtime_tracing::{
 
 use crate::writer::TraceWriter;
 
-pub use types::{type_name, Builtin, TypeCache};
+pub use types::{Builtin, TypeCache};
 
 use shapes::ShapeCache;
 

@@ -1,17 +1,23 @@
 //! The `log` backend: one JSON object per line, to the policy's log file or stderr.
+//!
+//! The logger pulls its settings: before it decides on a record it compares
+//! the policy's [`generation`](policy::generation) with the one its filter and
+//! file were read from, and reads the policy again when it changed ([`refresh`]
+//! does the same at once). Records below every level the filter lets through
+//! are rejected without a lock.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, Once};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use log::{Log, Metadata, Record};
+use log::{LevelFilter, Log, Metadata, Record};
 use serde::Serialize;
 
 use super::context;
-use super::filter::LogFilter;
-use crate::policy::RecorderPolicy;
+use crate::policy::{self, LogFilter};
 
 /// Where lines go and which pass.
 struct Output {
@@ -29,12 +35,17 @@ static OUTPUT: LazyLock<Mutex<Output>> = LazyLock::new(|| {
     })
 });
 
+/// The policy generation [`OUTPUT`] was last read from (0: never).
+static READ_GENERATION: AtomicU64 = AtomicU64::new(0);
+/// The most verbose level of [`OUTPUT`]'s filter (a `LevelFilter` as `usize`).
+static MAX_LEVEL: AtomicUsize = AtomicUsize::new(LevelFilter::Warn as usize);
+
 static LOGGER: JsonLogger = JsonLogger;
 static INIT: Once = Once::new();
 
 /// The filter of the default policy (`warn` for every target).
 fn default_filter() -> LogFilter {
-    LogFilter::new(log::LevelFilter::Warn)
+    LogFilter::new(LevelFilter::Warn)
 }
 
 /// One log line, fields in the documented order.
@@ -54,6 +65,10 @@ struct JsonLogger;
 
 impl Log for JsonLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        let current = READ_GENERATION.load(Ordering::Acquire) == policy::generation();
+        if current && metadata.level() as usize > MAX_LEVEL.load(Ordering::Relaxed) {
+            return false;
+        }
         lock().filter.level_for(metadata.target()) >= metadata.level()
     }
 
@@ -86,10 +101,22 @@ impl Log for JsonLogger {
     }
 }
 
+/// The output, with the policy's `log_level` and `log_file` read again when
+/// the policy changed since the last time.
 fn lock() -> std::sync::MutexGuard<'static, Output> {
-    OUTPUT
+    let mut output = OUTPUT
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let generation = policy::generation();
+    if READ_GENERATION.load(Ordering::Acquire) != generation {
+        let (log_level, log_file) =
+            policy::with_policy(|policy| (policy.log_level.clone(), policy.log_file.clone()));
+        output.filter = LogFilter::parse(&log_level).unwrap_or_else(|_| default_filter());
+        output.open(log_file.as_deref());
+        MAX_LEVEL.store(output.filter.max_level() as usize, Ordering::Relaxed);
+        READ_GENERATION.store(generation, Ordering::Release);
+    }
+    output
 }
 
 impl Output {
@@ -155,26 +182,23 @@ impl Output {
     }
 }
 
-/// Installs the JSON logger as the `log` backend (once per process) and applies
-/// the policy in force. Later calls only re-apply the policy.
-pub fn init() {
-    INIT.call_once(|| {
-        // Another backend may already be installed by the host; then ours stays out.
-        let _ = log::set_logger(&LOGGER);
-    });
-    apply_policy(&crate::policy::snapshot());
+/// Reads the policy's `log_level` and `log_file` now rather than at the next
+/// record, so a newly set log file is opened (and an unusable one reported)
+/// when the setting is made.
+pub fn refresh() {
+    drop(lock());
 }
 
-/// Applies the policy's `log_level` and `log_file`; called on every policy change.
-pub fn apply_policy(policy: &RecorderPolicy) {
-    let filter = LogFilter::parse(&policy.log_level).unwrap_or_else(|_| default_filter());
-    let max = filter.max_level();
-    {
-        let mut output = lock();
-        output.filter = filter;
-        output.open(policy.log_file.as_deref());
-    }
-    log::set_max_level(max);
+/// Installs the JSON logger as the `log` backend, once per process. The
+/// facade passes every level on, so a policy that raises the level is seen at
+/// the next record; the logger filters. Another backend installed by the host
+/// stays in place (and keeps its own level).
+pub fn init() {
+    INIT.call_once(|| {
+        if log::set_logger(&LOGGER).is_ok() {
+            log::set_max_level(LevelFilter::Trace);
+        }
+    });
 }
 
 /// RFC 3339 UTC time with milliseconds, e.g. `2025-01-31T12:00:00.250Z`.

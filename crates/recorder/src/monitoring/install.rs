@@ -1,11 +1,19 @@
-//! Taking a free tool id, registering the [`CALLBACKS`] table, and tearing it
-//! all down again.
+//! Taking a free tool id, registering a table of callbacks given by the caller,
+//! and tearing it all down again.
 
 use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 
 use super::api::Monitoring;
-use super::callbacks::CALLBACKS;
+
+/// One monitoring event to listen to, with the callback that handles it.
+#[derive(Debug, Clone, Copy)]
+pub struct CallbackSpec {
+    /// Name in `sys.monitoring.events`.
+    pub event: &'static str,
+    /// Builds the Python callable registered for the event.
+    pub make: for<'py> fn(Python<'py>) -> PyResult<Bound<'py, PyAny>>,
+}
 
 /// Tool ids tried, in order (0 and 1 belong to debuggers and coverage tools).
 pub const TOOL_IDS: [u8; 4] = [2, 3, 4, 5];
@@ -22,9 +30,12 @@ pub struct Installation {
 }
 
 impl Installation {
-    /// Takes the first free tool id and registers every callback; events stay
-    /// off until [`Installation::activate`].
-    pub fn install(py: Python<'_>) -> RecorderResult<Installation> {
+    /// Takes the first free tool id and registers every callback of
+    /// `callbacks`; events stay off until [`Installation::activate`].
+    pub fn install(
+        py: Python<'_>,
+        callbacks: &'static [CallbackSpec],
+    ) -> RecorderResult<Installation> {
         let monitoring = Monitoring::load(py)?;
         let mut tool = None;
         for candidate in TOOL_IDS {
@@ -45,18 +56,18 @@ impl Installation {
         let mut installation = Installation {
             monitoring,
             tool,
-            events: Vec::with_capacity(CALLBACKS.len()),
+            events: Vec::with_capacity(callbacks.len()),
             active: true,
         };
-        if let Err(err) = installation.register(py) {
+        if let Err(err) = installation.register(py, callbacks) {
             let _ = installation.uninstall(py);
             return Err(err);
         }
         Ok(installation)
     }
 
-    fn register(&mut self, py: Python<'_>) -> RecorderResult<()> {
-        for spec in CALLBACKS {
+    fn register(&mut self, py: Python<'_>, callbacks: &[CallbackSpec]) -> RecorderResult<()> {
+        for spec in callbacks {
             let event = self.monitoring.event_id(py, spec.event)?;
             let callback = (spec.make)(py).map_err(|err| {
                 bug!(
@@ -70,11 +81,6 @@ impl Installation {
             self.events.push(event);
         }
         Ok(())
-    }
-
-    /// The tool id in use.
-    pub fn tool(&self) -> u8 {
-        self.tool
     }
 
     /// Switches every registered event on (re-enabling locations an earlier

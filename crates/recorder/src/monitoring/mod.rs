@@ -1,10 +1,10 @@
-//! `sys.monitoring` plumbing: the API handle and event ids ([`api`]), tool-id
-//! acquisition and teardown ([`install`]), and the one table of callbacks that
-//! drives both ([`callbacks`]).
+//! `sys.monitoring` plumbing, a leaf that knows nothing of what handles the
+//! events: the API handle, event ids and `DISABLE` ([`api`]); taking a tool
+//! id, registering the caller's table of callbacks, switching events on, and
+//! tearing it all down ([`install`]).
 
 pub mod api;
-pub mod callbacks;
 pub mod install;
 
-pub use api::{Monitoring, Outcome};
-pub use install::Installation;
+pub use api::{outcome_value, Outcome};
+pub use install::{CallbackSpec, Installation};

@@ -5,38 +5,11 @@ use std::path::PathBuf;
 use recorder_errors::prelude::*;
 use serde::Serialize;
 
-use crate::logging::filter::LogFilter;
+use super::log_filter::LogFilter;
 
-/// What the recorder does after one of its own failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnRecorderError {
-    /// Detach, settle the output, then surface the error (CLI: exit with the kind's code).
-    #[default]
-    Abort,
-    /// Detach, log one warning, let the program run on untraced.
-    Disable,
-}
+pub use recorder_errors::OnRecorderError;
 
-impl OnRecorderError {
-    /// The stable name used by the API, the environment and the CLI.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OnRecorderError::Abort => "abort",
-            OnRecorderError::Disable => "disable",
-        }
-    }
-
-    /// Parses `abort` / `disable` (any case, surrounding blanks ignored).
-    pub fn parse(text: &str) -> Option<OnRecorderError> {
-        let text = text.trim();
-        [OnRecorderError::Abort, OnRecorderError::Disable]
-            .into_iter()
-            .find(|value| value.as_str().eq_ignore_ascii_case(text))
-    }
-}
-
-/// The policy in force: one global snapshot read by the runtime.
+/// The policy in force: one global snapshot, read by whoever needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecorderPolicy {
     /// Abort or disable after a recorder failure.
@@ -313,7 +286,7 @@ mod tests {
     fn log_level_is_validated_and_an_empty_log_file_means_stderr() {
         let mut update = PolicyUpdate::default();
         assert!(update
-            .set_text(PolicyKey::LogLevel, "info,runtime=trace", "k")
+            .set_text(PolicyKey::LogLevel, "info,tracer=trace", "k")
             .is_ok());
         assert!(update.set_text(PolicyKey::LogLevel, "loud", "k").is_err());
         assert!(update.set_text(PolicyKey::LogFile, "", "k").is_ok());

@@ -1,5 +1,9 @@
 //! The global policy: environment and explicit layers over the defaults.
+//! Nothing is pushed to the readers: they read the policy when they need it,
+//! and [`generation`] tells a reader that caches something derived from it
+//! (the logger's filter and file) when to read again.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, RwLock};
 
 use recorder_errors::prelude::*;
@@ -14,16 +18,22 @@ struct Layers {
 }
 
 impl Layers {
-    fn recompute(&mut self) -> RecorderPolicy {
+    fn recompute(&mut self) {
         let mut effective = RecorderPolicy::default();
         self.env.apply_to(&mut effective);
         self.explicit.apply_to(&mut effective);
-        self.effective = effective.clone();
-        effective
+        self.effective = effective;
     }
 }
 
 static LAYERS: LazyLock<RwLock<Layers>> = LazyLock::new(|| RwLock::new(Layers::default()));
+/// Counts policy changes; starts at 1 so a reader's initial 0 means "never read".
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// Changes whenever the policy in force may have changed.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
 
 /// A copy of the policy in force.
 pub fn snapshot() -> RecorderPolicy {
@@ -59,12 +69,10 @@ pub fn configure(update: &PolicyUpdate, cleared: &[PolicyKey]) {
 }
 
 fn publish(change: impl FnOnce(&mut Layers)) {
-    let effective = {
-        let mut layers = LAYERS
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        change(&mut layers);
-        layers.recompute()
-    };
-    crate::logging::apply_policy(&effective);
+    let mut layers = LAYERS
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    change(&mut layers);
+    layers.recompute();
+    GENERATION.fetch_add(1, Ordering::AcqRel);
 }

@@ -1,6 +1,6 @@
 //! Preflight and set-up of a recording: everything that can be refused before
 //! any callback is installed (interpreter, format, output path), then the
-//! staged output directory and the tracer configuration.
+//! staged output directory, the tracer configuration and the tracer.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,27 +9,45 @@ use faultfs::{EntryKind, FileSystem, StagedDir};
 use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 
+use super::failpoints;
 use crate::policy::RecorderPolicy;
-use crate::runtime::TracerConfig;
+use crate::tracer::{RuntimeTracer, TracerConfig};
 use crate::writer::{TraceFormat, TraceMetadataInfo};
 
 /// The oldest interpreter with `sys.monitoring`.
-pub const MIN_PYTHON: (u8, u8) = (3, 12);
+const MIN_PYTHON: (u8, u8) = (3, 12);
 
 /// A request that passed preflight.
 #[derive(Debug)]
-pub struct Preflight {
+struct Preflight {
     /// The trace directory.
-    pub dir: PathBuf,
+    dir: PathBuf,
     /// The events format.
-    pub format: TraceFormat,
+    format: TraceFormat,
     /// The filesystem everything is written through.
-    pub fs: Arc<dyn FileSystem>,
+    fs: Arc<dyn FileSystem>,
+}
+
+/// Everything `start` does before the monitoring tool exists: the
+/// `recorder::*` fail points, preflight, the tracer configuration, the staged
+/// output and the tracer (its preamble written).
+pub(super) fn prepare(
+    py: Python<'_>,
+    path: &str,
+    format: &str,
+    activation_path: Option<&str>,
+    policy: &RecorderPolicy,
+) -> RecorderResult<RuntimeTracer> {
+    failpoints::configure_failpoints()?;
+    let preflight = preflight(py, path, format)?;
+    let config = tracer_config(py, &preflight, activation_path, policy)?;
+    let staged = stage(&preflight)?;
+    RuntimeTracer::create(py, staged, config)
 }
 
 /// Refuses an unsupported interpreter, an unknown format and an output path
 /// that is a file or a non-empty directory. Writes nothing.
-pub fn preflight(py: Python<'_>, path: &str, format: &str) -> RecorderResult<Preflight> {
+fn preflight(py: Python<'_>, path: &str, format: &str) -> RecorderResult<Preflight> {
     let version = py.version_info();
     ensure_usage!(
         (version.major, version.minor) >= MIN_PYTHON,
@@ -90,7 +108,7 @@ fn check_target(fs: &dyn FileSystem, dir: &Path) -> RecorderResult<()> {
 /// branching on codes sees one code for "the output directory cannot be
 /// created", as in 0.3; the precise I/O code (`ERR_PERMISSION_DENIED`,
 /// `ERR_DISK_FULL`, ...) is in the context as `cause`, next to `errno`.
-pub fn stage(preflight: &Preflight) -> RecorderResult<StagedDir> {
+fn stage(preflight: &Preflight) -> RecorderResult<StagedDir> {
     StagedDir::create(Arc::clone(&preflight.fs), &preflight.dir)
         .map_err(|err| dir_create_failed(err, "mkdir", &preflight.dir))
 }
@@ -115,7 +133,7 @@ fn dir_create_failed(err: std::io::Error, operation: &str, dir: &Path) -> Record
 
 /// The tracer configuration: program and arguments from `sys.argv`, the
 /// working directory, the interpreter version and the policy in force.
-pub fn tracer_config(
+fn tracer_config(
     py: Python<'_>,
     preflight: &Preflight,
     activation_path: Option<&str>,

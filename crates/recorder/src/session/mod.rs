@@ -1,48 +1,47 @@
-//! The recording session: one global tracer behind a lock, started and stopped
-//! from Python, fed by the monitoring callbacks through [`dispatch`].
+//! The recording session: one state machine ([`state`]) behind one lock,
+//! started and stopped from Python, fed by the monitoring [`callbacks`], with
+//! one path for every failure ([`failure::fail`]).
 //!
-//! Locking: callbacks run with the GIL held and only ever `try_lock` the tracer
-//! (a busy lock drops the event and counts it), so no thread can block on the
-//! tracer while holding the GIL another thread needs. The API functions retry,
-//! releasing the GIL between attempts.
+//! | state | `start` | `flush` | `stop` | a callback |
+//! |---|---|---|---|---|
+//! | `Idle` | `Starting` → `Recording` | no-op | no-op | ignored |
+//! | `Lost` | as `Idle` | no-op | `Idle`; `ERR_TRACE_MISSING` with `require_trace` | ignored |
+//! | `Recording` | `ERR_ALREADY_TRACING` | flushes | `Finishing` → `Idle` | recorded |
+//! | `Starting`, `Finishing` | `ERR_ALREADY_TRACING` | no-op | no-op | ignored |
+//! | `Failed` | raises the error, `Idle` | raises the error, `Idle` | raises the error, `Idle` | ignored |
+//!
+//! A failure while starting, flushing, stopping or inside a callback goes
+//! through [`failure::fail`], which settles the output and picks the next
+//! state from the policy: `Lost` under `disable` (`Idle` after `stop`),
+//! `Failed` for a callback under `abort` (or the process exits in CLI mode),
+//! otherwise the error is returned.
 
-pub mod bootstrap;
-pub mod failure;
-
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, Once, TryLockError};
-use std::time::Duration;
+mod bootstrap;
+mod callbacks;
+mod failpoints;
+mod failure;
+mod state;
 
 use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 
 use crate::logging;
-use crate::monitoring::{Installation, Outcome};
-use crate::policy;
-use crate::runtime::RuntimeTracer;
+use crate::monitoring::Installation;
+use crate::panics;
+use crate::policy::{self, RecorderPolicy};
 
-/// The recording in progress.
-static TRACER: Mutex<Option<RuntimeTracer>> = Mutex::new(None);
-/// An `abort` failure from a callback, waiting for the next API call (API mode).
-static PENDING: Mutex<Option<RecorderError>> = Mutex::new(None);
-/// CLI mode: an `abort` failure in a callback ends the process.
-static EXIT_ON_ABORT: AtomicBool = AtomicBool::new(false);
-/// A recording is active.
-static TRACING: AtomicBool = AtomicBool::new(false);
-/// A recording was lost under `disable` (start failed or a failure detached it).
-static LOST: AtomicBool = AtomicBool::new(false);
-/// The interpreter-exit hook is registered.
-static ATEXIT: Once = Once::new();
+use failure::{fail, Origin};
+use state::{Recording, State};
 
-/// Sets CLI mode (see [`EXIT_ON_ABORT`]).
-pub fn set_exit_on_abort(enabled: bool) {
-    EXIT_ON_ABORT.store(enabled, Ordering::SeqCst);
+/// Sets CLI mode: an `abort` failure in a callback ends the process with the
+/// error kind's exit code (after the output is settled).
+pub fn set_exit_on_abort(py: Python<'_>, enabled: bool) {
+    state::lock(py).exit_on_abort = enabled;
 }
 
 /// Whether a recording is active.
-pub fn is_tracing() -> bool {
-    TRACING.load(Ordering::SeqCst)
+pub fn is_tracing(py: Python<'_>) -> bool {
+    matches!(state::lock(py).state, State::Recording(_))
 }
 
 /// Starts recording into `path`. A pending failure is raised instead (once).
@@ -53,311 +52,103 @@ pub fn start(
     format: &str,
     activation_path: Option<&str>,
 ) -> RecorderResult<()> {
-    take_pending()?;
+    let origin = {
+        let mut session = state::lock(py);
+        if let Some(error) = session.take_failed() {
+            return Err(error);
+        }
+        let was_lost = match session.state {
+            State::Idle => false,
+            State::Lost => true,
+            _ => {
+                return Err(usage!(
+                    ErrorCode::AlreadyTracing,
+                    "a trace is already being recorded; stop it first"
+                ))
+            }
+        };
+        session.state = State::Starting;
+        Origin::Start { was_lost }
+    };
     let policy = policy::snapshot();
-    match start_inner(py, path, format, activation_path, &policy) {
-        Ok(()) => Ok(()),
-        Err(error) if failure::is_disable(&policy) && error.code() != ErrorCode::AlreadyTracing => {
-            failure::warn_disabled(&error);
-            LOST.store(true, Ordering::SeqCst);
-            Ok(())
-        }
-        Err(error) => Err(error),
-    }
-}
-
-fn start_inner(
-    py: Python<'_>,
-    path: &str,
-    format: &str,
-    activation_path: Option<&str>,
-    policy: &policy::RecorderPolicy,
-) -> RecorderResult<()> {
-    ensure_usage!(
-        !is_tracing(),
-        ErrorCode::AlreadyTracing,
-        "a trace is already being recorded; stop it first"
-    );
-    configure_failpoints()?;
-    let preflight = bootstrap::preflight(py, path, format)?;
-    let config = bootstrap::tracer_config(py, &preflight, activation_path, policy)?;
-    let staged = bootstrap::stage(&preflight)?;
-    let mut tracer = RuntimeTracer::create(py, staged, config)?;
-    let installation = match Installation::install(py) {
-        Ok(installation) => installation,
-        Err(error) => return Err(failure::settle(&mut tracer, error, &no_partial(policy))),
+    let tracer = match bootstrap::prepare(py, path, format, activation_path, &policy) {
+        Ok(tracer) => tracer,
+        Err(error) => return fail(py, None, error, origin),
     };
-    tracer.attach(installation);
-    let mut guard = lock_tracer(py);
-    *guard = Some(tracer);
-    let activated = match guard.as_mut() {
-        Some(tracer) => tracer.activate(py),
-        None => Ok(()),
-    };
-    if let Err(error) = activated {
-        let tracer = guard.take();
-        drop(guard);
-        if let Some(mut tracer) = tracer {
-            let _ = tracer.detach(py);
-            return Err(failure::settle(&mut tracer, error, &no_partial(policy)));
-        }
-        return Err(error);
+    let mut recording = Recording { tracer, tool: None };
+    match Installation::install(py, callbacks::CALLBACKS) {
+        Ok(tool) => recording.tool = Some(tool),
+        Err(error) => return fail(py, Some(recording), error, origin),
     }
-    drop(guard);
-    TRACING.store(true, Ordering::SeqCst);
-    LOST.store(false, Ordering::SeqCst);
-    logging::set_active_trace_id(Some(preflight.dir.display().to_string()));
-    register_atexit(py);
+    let mut session = state::lock(py);
+    if let Err(error) = recording.activate(py) {
+        drop(session);
+        return fail(py, Some(recording), error, origin);
+    }
+    session.state = State::Recording(Box::new(recording));
+    drop(session);
+    logging::set_active_trace_id(Some(path.to_string()));
     Ok(())
 }
 
 /// Stops recording and settles the output. Raises a pending failure (once);
 /// a no-op when nothing is recording.
 pub fn stop(py: Python<'_>) -> RecorderResult<()> {
-    let pending = take_pending();
-    let tracer = lock_tracer(py).take();
-    TRACING.store(false, Ordering::SeqCst);
     let policy = policy::snapshot();
-    let result = match tracer {
-        Some(tracer) => finish(py, tracer, &policy),
-        None if LOST.swap(false, Ordering::SeqCst) && policy.require_trace => Err(enverr!(
+    let previous = {
+        let mut session = state::lock(py);
+        match session.state {
+            State::Starting | State::Finishing => return Ok(()),
+            State::Recording(_) => std::mem::replace(&mut session.state, State::Finishing),
+            State::Idle | State::Lost | State::Failed(_) => {
+                std::mem::replace(&mut session.state, State::Idle)
+            }
+        }
+    };
+    let result = match previous {
+        State::Recording(recording) => finish(py, *recording, &policy),
+        State::Failed(error) => Err(error),
+        State::Lost if policy.require_trace => Err(enverr!(
             ErrorCode::TraceMissing,
             "require_trace is set and the recorder was disabled before producing a trace"
         )),
-        None => Ok(()),
+        _ => Ok(()),
     };
     logging::set_active_trace_id(None);
-    pending?;
-    match result {
-        Err(error) if failure::is_disable(&policy) && error.code() != ErrorCode::TraceMissing => {
-            failure::warn_disabled(&error);
-            Ok(())
-        }
-        other => other,
-    }
+    result
 }
 
 /// Hands buffered events to the file. Raises a pending failure (once).
 pub fn flush(py: Python<'_>) -> RecorderResult<()> {
-    take_pending()?;
-    let mut guard = lock_tracer(py);
-    let Some(tracer) = guard.as_mut() else {
-        return Ok(());
-    };
-    let Err(error) = tracer.flush() else {
-        return Ok(());
-    };
-    let tracer = guard.take();
-    drop(guard);
-    TRACING.store(false, Ordering::SeqCst);
-    let policy = policy::snapshot();
-    let Some(mut tracer) = tracer else {
+    let mut session = state::lock(py);
+    if let Some(error) = session.take_failed() {
         return Err(error);
-    };
-    let _ = tracer.detach(py);
-    let error = failure::settle(&mut tracer, error, &policy);
-    logging::metrics::record_detach(error.code().as_str());
-    logging::set_active_trace_id(None);
-    if failure::is_disable(&policy) {
-        failure::warn_disabled(&error);
-        LOST.store(true, Ordering::SeqCst);
+    }
+    let Some(recording) = session.recording() else {
         return Ok(());
-    }
-    Err(error)
-}
-
-/// Runs a monitoring callback body against the tracer: never blocks, never
-/// raises into user code. A failure (error, panic, poisoned lock) detaches the
-/// tool in this same callback, settles the output and applies the policy.
-pub fn dispatch<F>(py: Python<'_>, label: &'static str, body: F) -> Outcome
-where
-    F: FnOnce(&mut RuntimeTracer) -> RecorderResult<Outcome>,
-{
-    let result = catch_unwind(AssertUnwindSafe(|| -> RecorderResult<Outcome> {
-        let mut guard = match TRACER.try_lock() {
-            Ok(guard) => guard,
-            Err(TryLockError::WouldBlock) => {
-                logging::metrics::record_dropped_event("tracer_busy");
-                return Ok(Outcome::Continue);
-            }
-            Err(TryLockError::Poisoned(_)) => {
-                return Err(bug!(
-                    ErrorCode::LockPoisoned,
-                    "the tracer lock was poisoned by an earlier panic"
-                ));
-            }
-        };
-        let Some(tracer) = guard.as_mut() else {
-            return Ok(Outcome::Continue);
-        };
-        callback_failpoint()?;
-        body(tracer)
-    }));
-    let error = match result {
-        Ok(Ok(outcome)) => return outcome,
-        Ok(Err(error)) => error,
-        Err(payload) => {
-            logging::metrics::record_panic(label);
-            crate::ffi::panic_error(label, payload.as_ref())
-        }
     };
-    fail_from_callback(py, error.with_context("event", label));
-    Outcome::Continue
-}
-
-/// The first callback failure: detach, settle, count, then abort or disable.
-fn fail_from_callback(py: Python<'_>, error: RecorderError) {
-    let tracer = lock_tracer(py).take();
-    TRACING.store(false, Ordering::SeqCst);
-    let Some(mut tracer) = tracer else {
-        return;
+    let Err(error) = recording.tracer.flush() else {
+        return Ok(());
     };
-    if let Err(detach_error) = tracer.detach(py) {
-        log::warn!("detaching the monitoring tool failed: {detach_error}");
-    }
-    let policy = policy::snapshot();
-    let error = failure::settle(&mut tracer, error, &policy);
-    drop(tracer);
-    logging::metrics::record_detach(error.code().as_str());
-    logging::set_active_trace_id(None);
-    if failure::is_disable(&policy) {
-        failure::warn_disabled(&error);
-        LOST.store(true, Ordering::SeqCst);
-    } else if EXIT_ON_ABORT.load(Ordering::SeqCst) {
-        failure::exit_process(py, &error);
-    } else {
-        let mut pending = PENDING.lock().unwrap_or_else(|poison| poison.into_inner());
-        pending.get_or_insert(error);
-    }
+    let recording = session.take_recording();
+    drop(session);
+    fail(py, recording, error, Origin::Flush)
 }
 
-/// Detaches, hits `recorder::finish`, finishes the trace; settles it on failure.
-fn finish(
-    py: Python<'_>,
-    mut tracer: RuntimeTracer,
-    policy: &policy::RecorderPolicy,
-) -> RecorderResult<()> {
-    let detached = tracer.detach(py);
-    let finished = catch_unwind(AssertUnwindSafe(|| -> RecorderResult<()> {
+/// Detaches, hits `recorder::finish`, finishes the trace; a failure goes
+/// through [`fail()`].
+fn finish(py: Python<'_>, mut recording: Recording, policy: &RecorderPolicy) -> RecorderResult<()> {
+    let detached = recording.detach(py);
+    let finished = panics::catch("stop", || {
         detached?;
-        finish_failpoint()?;
-        tracer.finish(policy.require_trace)
-    }));
-    let error = match finished {
-        Ok(Ok(())) => return Ok(()),
-        Ok(Err(error)) => error,
-        Err(payload) => {
-            logging::metrics::record_panic("stop");
-            crate::ffi::panic_error("stop", payload.as_ref())
+        failpoints::finish_failpoint()?;
+        recording.tracer.finish(policy.require_trace)
+    });
+    match finished {
+        Ok(()) => {
+            state::lock(py).state = State::Idle;
+            Ok(())
         }
-    };
-    let error = failure::settle(&mut tracer, error, policy);
-    logging::metrics::record_detach(error.code().as_str());
-    Err(error)
-}
-
-/// The tracer lock, waiting (with the GIL released) while a callback of another
-/// thread holds it; a poisoned lock is recovered (its state is only settled).
-fn lock_tracer(py: Python<'_>) -> MutexGuard<'static, Option<RuntimeTracer>> {
-    loop {
-        match TRACER.try_lock() {
-            Ok(guard) => return guard,
-            Err(TryLockError::Poisoned(poison)) => {
-                TRACER.clear_poison();
-                return poison.into_inner();
-            }
-            Err(TryLockError::WouldBlock) => {
-                py.detach(|| std::thread::sleep(Duration::from_millis(1)))
-            }
-        }
+        Err(error) => fail(py, Some(recording), error, Origin::Stop),
     }
-}
-
-fn take_pending() -> RecorderResult<()> {
-    let pending = PENDING
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner())
-        .take();
-    pending.map_or(Ok(()), Err)
-}
-
-/// The policy with `keep_partial_trace` off (a recording that never started keeps nothing).
-fn no_partial(policy: &policy::RecorderPolicy) -> policy::RecorderPolicy {
-    let mut policy = policy.clone();
-    policy.keep_partial_trace = false;
-    policy
-}
-
-/// Stops a recording still active when the interpreter exits.
-fn register_atexit(py: Python<'_>) {
-    ATEXIT.call_once(|| {
-        let registered = wrap_pyfunction!(stop_at_exit, py).and_then(|hook| {
-            py.import("atexit")?
-                .call_method1("register", (hook,))
-                .map(drop)
-        });
-        if let Err(error) = registered {
-            log::warn!("cannot register the interpreter-exit hook: {error}");
-        }
-    });
-}
-
-/// `atexit` hook: finishes a recording nobody stopped.
-#[pyfunction]
-fn stop_at_exit(py: Python<'_>) -> PyResult<()> {
-    crate::ffi::guard("atexit", || stop(py))
-}
-
-/// `recorder::callback`: `return` fails the callback, `panic` panics with the lock held.
-fn callback_failpoint() -> RecorderResult<()> {
-    faultfs::note_failpoint("recorder::callback");
-    fail::fail_point!("recorder::callback", |arg: Option<String>| {
-        Err(bug!(
-            ErrorCode::Unknown,
-            "fail point recorder::callback returned {}",
-            arg.unwrap_or_default()
-        ))
-    });
-    Ok(())
-}
-
-/// `recorder::finish`: after callbacks are off, before the output is settled.
-fn finish_failpoint() -> RecorderResult<()> {
-    faultfs::note_failpoint("recorder::finish");
-    fail::fail_point!("recorder::finish", |arg: Option<String>| {
-        Err(bug!(
-            ErrorCode::Unknown,
-            "fail point recorder::finish returned {}",
-            arg.unwrap_or_default()
-        ))
-    });
-    Ok(())
-}
-
-/// Applies the `recorder::*` entries of `FAILPOINTS` (fixture builds only).
-fn configure_failpoints() -> RecorderResult<()> {
-    #[cfg(feature = "failure-fixtures")]
-    {
-        static CONFIGURED: Once = Once::new();
-        let mut result = Ok(());
-        CONFIGURED.call_once(|| {
-            let spec = std::env::var("FAILPOINTS").unwrap_or_default();
-            for entry in spec.split(';') {
-                let Some((name, actions)) = entry.split_once('=') else {
-                    continue;
-                };
-                let name = name.trim();
-                if !name.starts_with("recorder::") {
-                    continue;
-                }
-                if let Err(why) = fail::cfg(name, actions.trim()) {
-                    result = Err(usage!(ErrorCode::InvalidFaultPlan, "invalid FAILPOINTS entry {name}={actions}: {why}";
-                        "clause" = format!("{name}={actions}")));
-                }
-            }
-        });
-        result
-    }
-    #[cfg(not(feature = "failure-fixtures"))]
-    Ok(())
 }

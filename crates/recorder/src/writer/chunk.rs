@@ -21,11 +21,6 @@ impl FileOpError {
         FileOpError { operation, error }
     }
 
-    /// The operation that failed.
-    pub fn operation(&self) -> &'static str {
-        self.operation
-    }
-
     /// The recorder error for this failure on `path`.
     pub fn at(self, path: &Path) -> RecorderError {
         RecorderError::io(self.error, self.operation, path)

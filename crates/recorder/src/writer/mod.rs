@@ -16,7 +16,7 @@ use runtime_tracing::{
     TypeRecord, TypeSpecificInfo, VariableId,
 };
 
-pub use chunk::{ChunkOut, FileOpError, FileOpResult, OpResultExt, CHUNK_SIZE};
+pub use chunk::ChunkOut;
 pub use metadata::TraceMetadataInfo;
 pub use sink::{EventSink, TraceFormat, HEADERV1};
 

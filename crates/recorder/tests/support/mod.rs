@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
-use codetracer_python_recorder::session;
+use codetracer_python_recorder as recorder;
 use pyo3::prelude::*;
 use runtime_tracing::{
     create_trace_reader, TraceEventsFileFormat, TraceLowLevelEvent, TypeRecord, ValueRecord,
@@ -25,9 +25,9 @@ pub fn run(py: Python<'_>, source: &str) {
 pub fn record(root: &Path, format: &str, source: &str) -> PathBuf {
     let dir = root.join("trace");
     Python::attach(|py| {
-        session::start(py, dir.to_str().expect("utf-8 path"), format, None).expect("start");
+        recorder::start(py, dir.to_str().expect("utf-8 path"), format, None).expect("start");
         run(py, source);
-        session::stop(py).expect("stop");
+        recorder::stop(py).expect("stop");
     });
     dir
 }

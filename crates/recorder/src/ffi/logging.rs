@@ -1,4 +1,4 @@
-//! Python bindings of logging and metrics: `install_metrics`, `metrics_snapshot`,
+//! The logging and metrics functions: `install_metrics`, `metrics_snapshot`,
 //! `log_message`, `run_id`.
 
 use std::cell::Cell;
@@ -9,12 +9,12 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use recorder_errors::prelude::*;
 
-use super::metrics::{self, NoopMetrics, RecorderMetrics};
-use crate::ffi::guard;
+use super::guard;
+use crate::logging::metrics::{self, NoopMetrics, RecorderMetrics};
+use crate::logging::with_error_code;
 
-/// Registers the logging and metrics functions and initialises the logger.
-pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    super::init();
+/// Registers the logging and metrics functions on the native module.
+pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(install_metrics, module)?)?;
     module.add_function(wrap_pyfunction!(metrics_snapshot, module)?)?;
     module.add_function(wrap_pyfunction!(log_message, module)?)?;
@@ -162,7 +162,7 @@ fn write_log(
     let target = target.unwrap_or("codetracer_python_recorder::python");
     let write = || log::log!(target: target, level, "{message}");
     match error_code.and_then(ErrorCode::parse) {
-        Some(code) => super::with_error_code(code, write),
+        Some(code) => with_error_code(code, write),
         None => write(),
     }
     Ok(())
@@ -171,5 +171,5 @@ fn write_log(
 /// This process's run id, as found in every log line and trailer.
 #[pyfunction]
 fn run_id() -> &'static str {
-    super::run_id()
+    crate::logging::run_id()
 }

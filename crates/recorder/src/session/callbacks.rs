@@ -1,21 +1,68 @@
-//! The monitoring callbacks and the one table that drives their registration
-//! and teardown. Every callback goes through [`crate::session::dispatch`], which
-//! takes the tracer lock without blocking, catches panics and applies the
-//! failure policy; a callback never raises into user code.
+//! The monitoring callbacks: one `#[pyfunction]` per event, each handing its
+//! event to the tracer through [`dispatch`], and the [`CALLBACKS`] table the
+//! session gives `monitoring` to register. [`dispatch`] takes the session lock
+//! without blocking, catches panics and sends every failure to
+//! [`super::failure::fail`]; a callback never raises into user code.
+
+use std::sync::TryLockError;
 
 use pyo3::prelude::*;
+use recorder_errors::prelude::*;
 
-use super::api::outcome_value;
-use crate::runtime::RuntimeTracer;
-use crate::session::dispatch;
+use super::failpoints::callback_failpoint;
+use super::failure::{fail, Origin};
+use super::state::{self, State};
+use crate::logging;
+use crate::monitoring::{outcome_value, CallbackSpec, Outcome};
+use crate::panics;
+use crate::tracer::RuntimeTracer;
 
-/// One monitoring event the recorder listens to.
-#[derive(Debug, Clone, Copy)]
-pub struct CallbackSpec {
-    /// Name in `sys.monitoring.events`.
-    pub event: &'static str,
-    /// Builds the Python callable registered for the event.
-    pub make: for<'py> fn(Python<'py>) -> PyResult<Bound<'py, PyAny>>,
+/// Runs a callback body against the recording's tracer: never blocks, never
+/// raises into user code. A busy lock (another thread's callback was
+/// interrupted) drops the event and counts it. A failure (error, panic,
+/// poisoned lock) ends the recording in this same callback.
+fn dispatch<F>(py: Python<'_>, label: &'static str, body: F) -> Outcome
+where
+    F: FnOnce(&mut RuntimeTracer) -> RecorderResult<Outcome>,
+{
+    let result = panics::catch(label, || {
+        let mut session = match state::try_lock() {
+            Ok(session) => session,
+            Err(TryLockError::WouldBlock) => {
+                logging::metrics::record_dropped_event("tracer_busy");
+                return Ok(Outcome::Continue);
+            }
+            Err(TryLockError::Poisoned(_)) => {
+                return Err(bug!(
+                    ErrorCode::LockPoisoned,
+                    "the tracer lock was poisoned by an earlier panic"
+                ));
+            }
+        };
+        let State::Recording(recording) = &mut session.state else {
+            return Ok(Outcome::Continue);
+        };
+        callback_failpoint()?;
+        body(&mut recording.tracer)
+    });
+    match result {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            // Bound first: the lock must be released before `fail` takes it again.
+            let recording = state::lock(py).take_recording();
+            if recording.is_some() {
+                // A callback reports nothing: the error is pending, logged, or
+                // ends the process.
+                let _ = fail(
+                    py,
+                    recording,
+                    error.with_context("event", label),
+                    Origin::Callback,
+                );
+            }
+            Outcome::Continue
+        }
+    }
 }
 
 macro_rules! spec {
@@ -28,7 +75,7 @@ macro_rules! spec {
 }
 
 /// Every event the recorder handles, with its callback.
-pub const CALLBACKS: &[CallbackSpec] = &[
+pub(super) const CALLBACKS: &[CallbackSpec] = &[
     spec!("PY_START", on_py_start),
     spec!("PY_RESUME", on_py_resume),
     spec!("PY_RETURN", on_py_return),
@@ -121,8 +168,7 @@ fn on_py_throw(
         py,
         dispatch(py, "PY_THROW", |t: &mut RuntimeTracer| {
             // PY_THROW is not a local event: it must never return DISABLE.
-            t.on_py_resume(&code)
-                .map(|_| crate::monitoring::Outcome::Continue)
+            t.on_py_resume(&code).map(|_| Outcome::Continue)
         }),
     )
 }

@@ -1,5 +1,5 @@
 //! One method per monitoring event. Each returns what the callback tells the
-//! interpreter; errors go back to [`crate::session::dispatch`].
+//! interpreter; errors go back to the caller, which owns the failure policy.
 
 use pyo3::ffi;
 use pyo3::prelude::*;

@@ -263,11 +263,6 @@ impl Activation {
         }
     }
 
-    /// Recording has begun.
-    pub fn is_active(&self) -> bool {
-        self.active
-    }
-
     /// Starts recording when `info` belongs to the activation file; returns whether recording is on.
     pub fn check(&mut self, info: &mut CodeInfo) -> bool {
         if self.active {

@@ -1,4 +1,4 @@
-//! Python bindings of the policy: `configure_policy`, `configure_policy_from_env`,
+//! The policy functions: `configure_policy`, `configure_policy_from_env`,
 //! `policy_snapshot`, `apply_env_policy`.
 
 use std::path::PathBuf;
@@ -7,11 +7,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyString};
 use recorder_errors::prelude::*;
 
-use super::model::{PolicyKey, PolicyUpdate};
-use crate::ffi::guard;
+use super::guard;
+use crate::logging;
+use crate::policy::{self, PolicyKey, PolicyUpdate};
 
 /// Registers the policy functions on the native module.
-pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(configure_policy, module)?)?;
     module.add_function(wrap_pyfunction!(configure_policy_from_env, module)?)?;
     module.add_function(wrap_pyfunction!(policy_snapshot, module)?)?;
@@ -35,7 +36,8 @@ fn configure_policy(settings: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
                 read_setting(&name, &value, &mut update, &mut cleared)?;
             }
         }
-        super::configure(&update, &cleared);
+        policy::configure(&update, &cleared);
+        logging::refresh();
         Ok(())
     })
 }
@@ -92,13 +94,17 @@ fn read_setting(
 /// one raises `UsageError` naming the variable.
 #[pyfunction]
 fn configure_policy_from_env() -> PyResult<()> {
-    guard("configure_policy_from_env", super::apply_env)
+    guard("configure_policy_from_env", || {
+        let applied = policy::apply_env();
+        logging::refresh();
+        applied
+    })
 }
 
 /// The policy in force as a dict.
 #[pyfunction]
 fn policy_snapshot(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-    let policy = guard("policy_snapshot", || Ok(super::snapshot()))?;
+    let policy = guard("policy_snapshot", || Ok(policy::snapshot()))?;
     let snapshot = PyDict::new(py);
     snapshot.set_item("on_recorder_error", policy.on_recorder_error.as_str())?;
     snapshot.set_item("require_trace", policy.require_trace)?;
@@ -120,6 +126,8 @@ fn policy_snapshot(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 #[pyfunction]
 fn apply_env_policy() -> PyResult<Option<String>> {
     guard("apply_env_policy", || {
-        Ok(super::apply_env().err().map(|error| error.to_string()))
+        let applied = policy::apply_env();
+        logging::refresh();
+        Ok(applied.err().map(|error| error.to_string()))
     })
 }

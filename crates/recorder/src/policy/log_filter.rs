@@ -2,10 +2,10 @@
 
 use log::LevelFilter;
 
-/// The crate's own target prefix; directives may leave it out (`runtime=debug`).
+/// The crate's own target prefix; directives may leave it out (`tracer=debug`).
 const CRATE_PREFIX: &str = "codetracer_python_recorder::";
 
-/// A parsed `log_level` value such as `warn` or `info,runtime=trace`.
+/// A parsed `log_level` value such as `warn` or `info,tracer=trace`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFilter {
     default: LevelFilter,
@@ -114,12 +114,12 @@ mod tests {
     #[test]
     fn module_directives_match_full_and_crate_relative_paths() {
         let Ok(filter) =
-            LogFilter::parse("error, runtime=trace, codetracer_python_recorder::policy=info")
+            LogFilter::parse("error, tracer=trace, codetracer_python_recorder::policy=info")
         else {
             panic!("valid filter rejected");
         };
         assert_eq!(
-            filter.level_for("codetracer_python_recorder::runtime::tracer"),
+            filter.level_for("codetracer_python_recorder::tracer::events"),
             LevelFilter::Trace
         );
         assert_eq!(
@@ -127,7 +127,7 @@ mod tests {
             LevelFilter::Info
         );
         assert_eq!(
-            filter.level_for("codetracer_python_recorder::runtimex"),
+            filter.level_for("codetracer_python_recorder::tracerx"),
             LevelFilter::Error
         );
         assert_eq!(filter.level_for("other"), LevelFilter::Error);
@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn bad_levels_and_empty_specs_are_rejected() {
         assert_eq!(LogFilter::parse("loud"), Err(BadLogFilter("loud".into())));
-        assert!(LogFilter::parse("runtime=").is_err());
+        assert!(LogFilter::parse("tracer=").is_err());
         assert!(LogFilter::parse("=info").is_err());
         assert!(LogFilter::parse(" , ").is_err());
     }

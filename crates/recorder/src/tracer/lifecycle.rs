@@ -10,7 +10,6 @@ use super::filtering::{Activation, CodeCache};
 use super::threads::Threads;
 use super::RuntimeTracer;
 use crate::encode::{Limits, ValueEncoder};
-use crate::monitoring::Installation;
 use crate::writer::{Settlement, TraceFormat, TraceMetadataInfo, TraceWriter};
 
 /// What a recording is set up with.
@@ -42,38 +41,8 @@ impl RuntimeTracer {
             threads,
             activation: Activation::new(config.activation_path.as_deref()),
             recorded: 0,
-            installation: None,
             metadata: config.metadata,
         })
-    }
-
-    /// Remembers the monitoring tool this tracer is fed by.
-    pub fn attach(&mut self, installation: Installation) {
-        self.installation = Some(installation);
-    }
-
-    /// Switches the monitoring tool's events on.
-    pub fn activate(&self, py: Python<'_>) -> RecorderResult<()> {
-        match self.installation.as_ref() {
-            Some(installation) => installation.activate(py),
-            None => Err(bug!(
-                ErrorCode::Unknown,
-                "the tracer has no monitoring tool to activate"
-            )),
-        }
-    }
-
-    /// Switches the monitoring tool off and frees it (idempotent).
-    pub fn detach(&mut self, py: Python<'_>) -> RecorderResult<()> {
-        match self.installation.as_mut() {
-            Some(installation) => installation.uninstall(py),
-            None => Ok(()),
-        }
-    }
-
-    /// Calls, steps and returns recorded so far.
-    pub fn recorded(&self) -> u64 {
-        self.recorded
     }
 
     /// Hands buffered events to the file.

@@ -1,4 +1,5 @@
-//! `RuntimeTracer`: the state of one recording. Its collaborators:
+//! The tracer: turns monitoring events into trace events. `RuntimeTracer` is
+//! the state of one recording; its collaborators:
 //! [`filtering`] (per-code-object cache and activation gating), [`threads`]
 //! (per-thread attribution and open frames), [`frame`] (reading locals),
 //! [`events`] (one method per monitoring event) and [`lifecycle`] (creation,
@@ -11,7 +12,6 @@ pub mod lifecycle;
 pub mod threads;
 
 use crate::encode::ValueEncoder;
-use crate::monitoring::Installation;
 use crate::writer::{TraceMetadataInfo, TraceWriter};
 
 pub use lifecycle::TracerConfig;
@@ -29,6 +29,5 @@ pub struct RuntimeTracer {
     activation: Activation,
     /// Calls, steps and returns recorded from callbacks (for `require_trace`).
     recorded: u64,
-    installation: Option<Installation>,
     metadata: TraceMetadataInfo,
 }
