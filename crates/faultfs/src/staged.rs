@@ -79,33 +79,18 @@ impl StagedDir {
     /// symlink, is skipped, never followed).
     pub fn create(fs: Arc<dyn FileSystem>, target: &Path) -> io::Result<StagedDir> {
         let target = std::path::absolute(target)?;
-        let created_dirs = create_missing_dirs(fs.as_ref(), &target)?;
-        let mut last_error = os_error(libc::EEXIST);
-        for _ in 0..MAX_STAGING_ATTEMPTS {
-            let n = NEXT_STAGING.fetch_add(1, Ordering::Relaxed);
-            let staging = target.join(StagingOwner::this_process(n).dir_name());
-            match fs.create_dir(&staging) {
-                Ok(()) => {
-                    let staging = CreatedDir::record(fs.as_ref(), staging);
-                    return Ok(StagedDir {
-                        fs,
-                        target,
-                        created_dirs,
-                        staging,
-                        entries: Vec::new(),
-                        settled: false,
-                    });
-                }
-                Err(err) if err.raw_os_error() == Some(libc::EEXIST) => last_error = err,
-                Err(err) => {
-                    last_error = err;
-                    break;
-                }
-            }
-        }
-        // Best effort: the creation error is the one worth reporting.
-        remove_created(fs.as_ref(), &created_dirs);
-        Err(last_error)
+        let mut creating = Creating::new(fs.as_ref());
+        create_missing_dirs(&mut creating, &target)?;
+        let staging = create_staging(fs.as_ref(), &target)?;
+        let created_dirs = creating.done();
+        Ok(StagedDir {
+            fs,
+            target,
+            created_dirs,
+            staging,
+            entries: Vec::new(),
+            settled: false,
+        })
     }
 
     /// The directory the output settles in (absolute).
@@ -292,17 +277,46 @@ impl StagedDir {
     }
 }
 
-/// Removes directories just created, innermost first (best effort).
-fn remove_created(fs: &dyn FileSystem, created: &[CreatedDir]) {
-    let mut cleanup = Cleanup::new(fs);
-    for dir in created.iter().rev() {
-        cleanup.remove_created(dir);
+/// Directories `StagedDir::create` made so far: removed again (innermost
+/// first, best effort) when creation does not complete, by an error or a panic.
+struct Creating<'a> {
+    fs: &'a dyn FileSystem,
+    dirs: Vec<CreatedDir>,
+    done: bool,
+}
+
+impl<'a> Creating<'a> {
+    fn new(fs: &'a dyn FileSystem) -> Creating<'a> {
+        Creating {
+            fs,
+            dirs: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Creation completed: the directories belong to the `StagedDir` now.
+    fn done(mut self) -> Vec<CreatedDir> {
+        self.done = true;
+        std::mem::take(&mut self.dirs)
     }
 }
 
-/// Creates `target` and every missing ancestor, outermost first; returns the
-/// directories it created. On failure removes what it created and returns the error.
-fn create_missing_dirs(fs: &dyn FileSystem, target: &Path) -> io::Result<Vec<CreatedDir>> {
+impl Drop for Creating<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut cleanup = Cleanup::new(self.fs);
+        for dir in self.dirs.iter().rev() {
+            cleanup.remove_created(dir);
+        }
+    }
+}
+
+/// Creates `target` and every missing ancestor, outermost first, recording
+/// each in `creating`.
+fn create_missing_dirs(creating: &mut Creating<'_>, target: &Path) -> io::Result<()> {
+    let fs = creating.fs;
     let mut missing = Vec::new();
     let mut current = Some(target);
     while let Some(dir) = current {
@@ -312,18 +326,30 @@ fn create_missing_dirs(fs: &dyn FileSystem, target: &Path) -> io::Result<Vec<Cre
         missing.push(dir.to_path_buf());
         current = dir.parent();
     }
-    let mut created = Vec::new();
     for dir in missing.into_iter().rev() {
         match fs.create_dir(&dir) {
-            Ok(()) => created.push(CreatedDir::record(fs, dir)),
+            Ok(()) => creating.dirs.push(CreatedDir::record(fs, dir)),
             Err(err) if err.raw_os_error() == Some(libc::EEXIST) => {}
-            Err(err) => {
-                remove_created(fs, &created);
-                return Err(err);
-            }
+            Err(err) => return Err(err),
         }
     }
-    Ok(created)
+    Ok(())
+}
+
+/// Creates this process's next free `.codetracer-staging-<pid>-<start>-<n>`
+/// in `target` (a taken name, even a symlink, is skipped, never followed).
+fn create_staging(fs: &dyn FileSystem, target: &Path) -> io::Result<CreatedDir> {
+    let mut last_error = os_error(libc::EEXIST);
+    for _ in 0..MAX_STAGING_ATTEMPTS {
+        let n = NEXT_STAGING.fetch_add(1, Ordering::Relaxed);
+        let staging = target.join(StagingOwner::this_process(n).dir_name());
+        match fs.create_dir(&staging) {
+            Ok(()) => return Ok(CreatedDir::record(fs, staging)),
+            Err(err) if err.raw_os_error() == Some(libc::EEXIST) => last_error = err,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(last_error)
 }
 
 impl Drop for StagedDir {

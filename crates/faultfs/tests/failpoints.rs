@@ -181,3 +181,25 @@ fn persistent_eintr_ends_a_staged_write_after_the_retry_bound() {
     file.write_all(b"events").unwrap();
     fail::remove("faultfs::write");
 }
+
+#[test]
+fn a_panicking_mkdir_leaves_no_directory_it_created() {
+    let _scenario = FailScenario::setup();
+    let memory = MemoryFs::new();
+    memory.create_dir(Path::new("/base")).unwrap();
+    let fs: Arc<dyn FileSystem> = Arc::new(FaultFs::new(memory.clone(), FaultPlan::default()));
+    for nth in 1..=3 {
+        // mkdir #1 is /base/a, #2 /base/a/trace, #3 the staging directory.
+        fail::cfg("faultfs::mkdir", &format!("{}*off->1*panic->off", nth - 1)).unwrap();
+        let created = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            faultfs::StagedDir::create(Arc::clone(&fs), Path::new("/base/a/trace"))
+        }));
+        assert!(created.is_err(), "mkdir #{nth} panicked");
+        assert_eq!(
+            memory.entry_kind(Path::new("/base/a")).unwrap(),
+            None,
+            "mkdir #{nth}"
+        );
+    }
+    fail::remove("faultfs::mkdir");
+}
