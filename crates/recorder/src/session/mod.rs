@@ -71,7 +71,12 @@ pub fn start(
         Origin::Start { was_lost }
     };
     let policy = policy::snapshot();
-    let tracer = match bootstrap::prepare(py, path, format, activation_path, &policy) {
+    // A panic while preparing (say, in the filesystem) is a failure to
+    // start like any other: under `disable` the program runs untraced.
+    let prepared = panics::catch("start", || {
+        bootstrap::prepare(py, path, format, activation_path, &policy)
+    });
+    let tracer = match prepared {
         Ok(tracer) => tracer,
         Err(error) => return fail(py, None, error, origin),
     };
@@ -118,7 +123,8 @@ pub fn stop(py: Python<'_>) -> RecorderResult<()> {
     result
 }
 
-/// Hands buffered events to the file. Raises a pending failure (once).
+/// Hands buffered events to the file and the operating system (they survive
+/// the process being killed). Raises a pending failure (once).
 pub fn flush(py: Python<'_>) -> RecorderResult<()> {
     let mut session = state::lock(py);
     if let Some(error) = session.take_failed() {
@@ -127,7 +133,9 @@ pub fn flush(py: Python<'_>) -> RecorderResult<()> {
     let Some(recording) = session.recording() else {
         return Ok(());
     };
-    let Err(error) = recording.tracer.flush() else {
+    // Caught here, so the error takes the one failure path (raised once
+    // under `abort`, a warning under `disable`) and the lock is not poisoned.
+    let Err(error) = panics::catch("flush", || recording.tracer.flush()) else {
         return Ok(());
     };
     let recording = session.take_recording();

@@ -179,6 +179,8 @@ pub struct BinarySink {
     encoder: RawEncoder<'static>,
     /// Bytes were compressed into the current zstd frame since it began.
     frame_open: bool,
+    /// Compressed bytes were handed over since the file was last flushed.
+    handed: bool,
 }
 
 impl BinarySink {
@@ -190,9 +192,14 @@ impl BinarySink {
             zbuf: vec![0; CHUNK_SIZE],
             encoder: RawEncoder::new().map_err(io::Error::other).op("compress")?,
             frame_open: false,
+            handed: false,
         })
     }
 
+    /// Serialises one event; a full buffer is compressed and handed over, and
+    /// what zstd made of it goes on to the operating system (compressed
+    /// pieces are small: left in the file's buffer, a kill would lose
+    /// megabytes of events).
     fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         let buf = std::mem::take(&mut self.buf);
         self.buf = cbor4ii::serde::to_vec(buf, event)
@@ -200,6 +207,10 @@ impl BinarySink {
             .op("encode")?;
         if self.buf.len() >= CHUNK_SIZE {
             self.flush()?;
+            if self.handed {
+                self.out.flush_file()?;
+                self.handed = false;
+            }
         }
         Ok(())
     }
@@ -221,6 +232,7 @@ impl BinarySink {
             }
             consumed += progress.in_progress();
             self.frame_open = true;
+            self.handed |= progress.out_progress() > 0;
             self.out.hand(&self.zbuf[..progress.out_progress()])?;
         }
         self.buf.clear();
