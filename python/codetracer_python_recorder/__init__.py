@@ -26,6 +26,7 @@ from .policy import (
     metrics_snapshot,
     policy_snapshot,
 )
+from .recover import Recovery, recover
 from .session import TraceSession, flush, is_tracing, start, stop, trace
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "flush",
     "is_tracing",
     "trace",
+    "recover",
+    "Recovery",
     "TraceSession",
     "configure_policy",
     "configure_policy_from_env",

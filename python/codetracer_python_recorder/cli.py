@@ -2,6 +2,10 @@
 
 ``python -m codetracer_python_recorder [options] (script.py | -m module) [args...]``
 
+``python -m codetracer_python_recorder recover DIR`` turns the trace directory
+of a recording whose process died into a partial trace (see :mod:`.recover`);
+a script named ``recover`` runs as ``./recover``.
+
 The exit status is the program's own (as plain ``python`` would give it)
 unless the recorder fails under ``on_recorder_error=abort``: then it is the
 error kind's code (Usage 2, Environment 10, Target 20, Internal 70). A bad
@@ -194,7 +198,12 @@ def _wait_for_threads() -> None:
 
 def main(argv: Sequence[str] | None = None) -> Any:
     """Runs the CLI; returns the value for ``sys.exit`` (an int, or a message string)."""
-    invocation = _split(list(sys.argv[1:] if argv is None else argv))
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["recover"]:
+        from .recover import main as recover_main
+
+        return recover_main(arguments[1:])
+    invocation = _split(arguments)
     parser = _parser()
     options = parser.parse_args(invocation.options)
     if invocation.script is None and invocation.module is None:
