@@ -12,6 +12,7 @@ use crate::fixtures::FixtureLog;
 use crate::inspect::{self, DirReport, RunDirs};
 use crate::process::{self, Outcome, SignalPlan, SignalWhen, Spawn, Termination};
 use crate::python::Interpreter;
+use crate::recovery::{self, RecoveryRun};
 use crate::scenario::{Case, Launch, PolicyVia, ProgramSource, SignalTrigger};
 use crate::stderr::{self, StderrReport};
 
@@ -31,8 +32,12 @@ pub struct Observation {
     pub stderr: StderrReport,
     /// The fixture log.
     pub fixtures: FixtureLog,
-    /// The output directory.
+    /// The output directory (after `recover`, for a killed case).
     pub dir: DirReport,
+    /// The output directory's path.
+    pub dir_path: PathBuf,
+    /// The `recover` run of a killed case.
+    pub recovery: Option<RecoveryRun>,
     /// The command line, for reports.
     pub command: String,
 }
@@ -157,10 +162,10 @@ pub fn run_traced(
     if let Some(failpoints) = case.faults.failpoints_env() {
         env.push(("FAILPOINTS".into(), failpoints.into()));
     }
-    if let Some(plan) = &case.faults.faultfs_plan {
+    if let Some(plan) = case.faults.plan_with_kill() {
         env.push((
             "CODETRACER_FAULTFS_PLAN".into(),
-            substitute(plan, dirs).into(),
+            substitute(&plan, dirs).into(),
         ));
     }
     for (key, value) in &program.env {
@@ -190,11 +195,22 @@ pub fn run_traced(
     let outcome = process::run(&spawn)?;
     let stderr_text = String::from_utf8_lossy(&outcome.stderr).into_owned();
     save_output(&dirs.work, &spawn.command_line, &outcome);
+    let recovery = match &case.faults.kill {
+        Some(_) => Some(recovery::run(
+            interpreter,
+            &dirs.trace,
+            &dirs.work,
+            base_env(),
+        )?),
+        None => None,
+    };
     Ok(Observation {
         stderr: stderr::parse(&stderr_text),
         stderr_text,
         fixtures: FixtureLog::read(&dirs.fixtures_log),
         dir: inspect::inspect(&dirs.trace, &dirs.work),
+        dir_path: dirs.trace.clone(),
+        recovery,
         command: spawn.command_line,
         outcome,
     })

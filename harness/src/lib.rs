@@ -17,6 +17,7 @@ pub mod judge;
 pub mod pool;
 pub mod process;
 pub mod python;
+pub mod recovery;
 pub mod report;
 pub mod scenario;
 pub mod select;

@@ -193,6 +193,10 @@ pub struct Faults {
     pub faultfs_plan: Option<String>,
     /// A signal to send.
     pub signal: Option<SignalSpec>,
+    /// SIGKILL the program at this faultfs operation or fail point reach
+    /// (`write#3`, `any#17`, `recorder::writer#2`: a faultfs `kill=` clause);
+    /// the harness then runs `recover` on the trace directory and judges that.
+    pub kill: Option<String>,
 }
 
 impl Faults {
@@ -207,6 +211,16 @@ impl Faults {
             .map(|(name, action)| format!("{name}={action}"))
             .collect();
         Some(entries.join(";"))
+    }
+
+    /// The `CODETRACER_FAULTFS_PLAN` clauses: the plan, then the `kill=` clause.
+    pub fn plan_with_kill(&self) -> Option<String> {
+        let kill = self.kill.as_ref().map(|at| format!("kill={at}"));
+        match (&self.faultfs_plan, kill) {
+            (Some(plan), Some(kill)) => Some(format!("{plan};{kill}")),
+            (Some(plan), None) => Some(plan.clone()),
+            (None, kill) => kill,
+        }
     }
 }
 
@@ -306,6 +320,8 @@ pub struct Expect {
     pub max_duration: Option<Duration>,
     /// Configured fail points the run must never reach.
     pub not_reached: Vec<String>,
+    /// Fewest readable events the (complete or partial) trace must hold.
+    pub min_events: Option<usize>,
 }
 
 impl Expect {

@@ -69,13 +69,14 @@ pub struct RawPolicy {
     pub json_errors: Option<bool>,
 }
 
-/// `[faults]`: fail points, a faultfs plan and a signal.
+/// `[faults]`: fail points, a faultfs plan, a signal and a kill.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFaults {
     pub failpoints: Option<BTreeMap<String, String>>,
     pub faultfs_plan: Option<String>,
     pub signal: Option<RawSignal>,
+    pub kill: Option<String>,
 }
 
 /// `signal = { send = "SIGINT", after_ms = N }` or `{ send, at_failpoint, delay_ms }`.
@@ -130,6 +131,7 @@ pub struct RawExpect {
     pub partial_reason: Option<String>,
     pub max_duration_ms: Option<u64>,
     pub not_reached: Option<Vec<String>>,
+    pub min_events: Option<usize>,
 }
 
 /// `[sweep]`: how `harness sweep` injects its faults.
@@ -178,7 +180,8 @@ overlay_fields!(RawPolicy {
 overlay_fields!(RawFaults {
     failpoints,
     faultfs_plan,
-    signal
+    signal,
+    kill
 });
 overlay_fields!(RawSweep { errno, in_tests });
 overlay_fields!(RawExpect {
@@ -194,6 +197,7 @@ overlay_fields!(RawExpect {
     partial_reason,
     max_duration_ms,
     not_reached,
+    min_events,
 });
 
 #[cfg(test)]

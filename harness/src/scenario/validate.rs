@@ -221,7 +221,8 @@ impl Checker<'_> {
         let program = self.program(&scope, tables.program);
         let policy = self.policy(&scope, tables.policy);
         let faults = self.faults(&scope, tables.faults);
-        let expect = self.expect(&scope, tables.expect, &policy);
+        let killed = faults.as_ref().is_some_and(|faults| faults.kill.is_some());
+        let expect = self.expect(&scope, tables.expect, &policy, killed);
         let sweep = self.sweep(&scope, tables.sweep);
         if let (Some(faults), Some(expect)) = (&faults, &expect) {
             self.not_reached(&scope, faults, &expect.not_reached);
@@ -417,6 +418,25 @@ impl Checker<'_> {
                 ok = false;
             }
         }
+        if let Some(kill) = &raw.kill {
+            let key = scope.path(&self.locator, "faults", "kill");
+            let point = kill
+                .rsplit_once('#')
+                .map_or(kill.as_str(), |(point, _)| point);
+            if let Err(error) = faultfs::FaultPlan::parse(&format!("kill={kill}")) {
+                self.problem(&key, error.message().to_string());
+                ok = false;
+            } else if point.contains("::") && !KNOWN_FAILPOINTS.contains(&point) {
+                self.problem(
+                    &key,
+                    format!(
+                        "unknown fail point {point:?}; known: {}",
+                        KNOWN_FAILPOINTS.join(", ")
+                    ),
+                );
+                ok = false;
+            }
+        }
         let signal = match raw.signal {
             None => None,
             Some(raw_signal) => {
@@ -430,6 +450,7 @@ impl Checker<'_> {
             failpoints: failpoints.into_iter().collect(),
             faultfs_plan: raw.faultfs_plan,
             signal,
+            kill: raw.kill,
         })
     }
 
@@ -486,7 +507,15 @@ impl Checker<'_> {
         })
     }
 
-    fn expect(&mut self, scope: &Scope, raw: RawExpect, policy: &Policy) -> Option<Expect> {
+    /// `killed`: the case kills the program, so the trace judged is the one
+    /// `recover` makes (partial whatever `keep_partial_trace` says).
+    fn expect(
+        &mut self,
+        scope: &Scope,
+        raw: RawExpect,
+        policy: &Policy,
+        killed: bool,
+    ) -> Option<Expect> {
         let at = |c: &Checker, key: &str| scope.path(&c.locator, "expect", key);
         let exit_code = match raw.exit_code {
             None => {
@@ -570,7 +599,7 @@ impl Checker<'_> {
         }
         let stderr = self.patterns(scope, "stderr", raw.stderr.unwrap_or_default());
         let stderr_not = self.patterns(scope, "stderr_not", raw.stderr_not.unwrap_or_default());
-        let trace = self.trace_states(scope, raw.trace, policy);
+        let trace = self.trace_states(scope, raw.trace, policy.keep_partial() || killed);
         if let Some(reason) = &raw.partial_reason {
             let key = at(self, "partial_reason");
             if ErrorCode::parse(reason).is_none() {
@@ -594,6 +623,7 @@ impl Checker<'_> {
             partial_reason: raw.partial_reason,
             max_duration: raw.max_duration_ms.map(Duration::from_millis),
             not_reached: raw.not_reached.unwrap_or_default(),
+            min_events: raw.min_events,
         })
     }
 
@@ -641,7 +671,7 @@ impl Checker<'_> {
         &mut self,
         scope: &Scope,
         raw: Option<super::raw::OneOrMany<String>>,
-        policy: &Policy,
+        partial_possible: bool,
     ) -> Option<Vec<TraceState>> {
         let key = scope.path(&self.locator, "expect", "trace");
         let Some(raw) = raw else {
@@ -671,10 +701,10 @@ impl Checker<'_> {
             self.problem(&key, "the list of trace states is empty");
             return None;
         }
-        if states.contains(&TraceState::Partial) && !policy.keep_partial() {
+        if states.contains(&TraceState::Partial) && !partial_possible {
             self.problem(
                 &key,
-                "a partial trace is only kept with policy.keep_partial_trace = true",
+                "a partial trace is only kept with policy.keep_partial_trace = true (or made by `recover` after faults.kill)",
             );
             return None;
         }
