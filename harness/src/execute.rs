@@ -10,10 +10,12 @@ use recorder_errors::{RecorderError, RecorderResult};
 
 use crate::fixtures::FixtureLog;
 use crate::inspect::{self, DirReport, RunDirs};
+use crate::normal_build;
 use crate::process::{self, Outcome, SignalPlan, SignalWhen, Spawn, Termination};
 use crate::python::Interpreter;
+use crate::realfault::{self, Setup};
 use crate::recovery::{self, RecoveryRun};
-use crate::scenario::{Case, Launch, PolicyVia, ProgramSource, SignalTrigger};
+use crate::scenario::{Case, Launch, PolicyVia, ProgramSource, RealFault, SignalTrigger};
 use crate::stderr::{self, StderrReport};
 
 /// Variable through which an `api` program learns its trace directory.
@@ -109,14 +111,106 @@ fn render(program: &Path, args: &[OsString]) -> String {
     parts.join(" ")
 }
 
+/// A traced run that happened, or the reason it could not.
+#[derive(Debug, Clone)]
+pub enum Traced {
+    /// The run and what was observed.
+    Observed(Box<Observation>),
+    /// The case's real fault cannot be set up here (no privilege, no
+    /// namespace support, ...): the case is skipped, never passed.
+    Skipped(String),
+}
+
+/// The traced run of any case: a case with a real fault runs on the normal
+/// build with the fault set up in the child ([`run_real`]); every other case
+/// as [`run_traced`].
+pub fn run_case(interpreter: &Interpreter, case: &Case, dirs: &RunDirs) -> RecorderResult<Traced> {
+    match &case.faults.real {
+        Some(fault) => run_real(case, fault, dirs),
+        None => {
+            run_traced(interpreter, case, dirs).map(|observed| Traced::Observed(observed.into()))
+        }
+    }
+}
+
+/// The traced run under a real kernel fault, on the normal build: the run
+/// directory is prepared for the fault, the child sets it up between fork
+/// and exec, and the output is collected before inspection.
+pub fn run_real(case: &Case, fault: &RealFault, dirs: &RunDirs) -> RecorderResult<Traced> {
+    if let Some(why) = realfault::unavailable(fault) {
+        return Ok(Traced::Skipped(why));
+    }
+    let (interpreter, _) = normal_build::interpreter()?;
+    fresh_dir(&dirs.work)?;
+    let dirs = realfault::run_dirs(fault, dirs);
+    let mut setup =
+        Setup::prepare(fault, &dirs).map_err(|e| RecorderError::io(e, "prepare", &dirs.work))?;
+    let mut spawn = traced_spawn(&interpreter, case, &dirs)?;
+    spawn.child_hook = Some(setup.hook());
+    let outcome = match process::run(&spawn) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            return match setup.failure() {
+                Some(why) => Ok(Traced::Skipped(why)),
+                None => Err(error),
+            }
+        }
+    };
+    setup
+        .collect()
+        .map_err(|e| RecorderError::io(e, "collect the output of", &dirs.work))?;
+    Ok(Traced::Observed(
+        observe(&dirs, spawn, outcome, None).into(),
+    ))
+}
+
 /// The traced run: builds the command for the case's launch mode, sets the
-/// faults and policy, runs it in `dirs.work`, and inspects the result.
+/// faults and policy, runs it in `dirs.work`, and inspects the result (for a
+/// killed case, after running `recover` on the trace directory).
 pub fn run_traced(
     interpreter: &Interpreter,
     case: &Case,
     dirs: &RunDirs,
 ) -> RecorderResult<Observation> {
     fresh_dir(&dirs.work)?;
+    let spawn = traced_spawn(interpreter, case, dirs)?;
+    let outcome = process::run(&spawn)?;
+    let recovery = match &case.faults.kill {
+        Some(_) => Some(recovery::run(
+            interpreter,
+            &dirs.trace,
+            &dirs.work,
+            base_env(),
+        )?),
+        None => None,
+    };
+    Ok(observe(dirs, spawn, outcome, recovery))
+}
+
+/// What a finished traced run left: output, stderr, fixture log, directory.
+fn observe(
+    dirs: &RunDirs,
+    spawn: Spawn,
+    outcome: Outcome,
+    recovery: Option<RecoveryRun>,
+) -> Observation {
+    let stderr_text = String::from_utf8_lossy(&outcome.stderr).into_owned();
+    save_output(&dirs.work, &spawn.command_line, &outcome);
+    Observation {
+        stderr: stderr::parse(&stderr_text),
+        stderr_text,
+        fixtures: FixtureLog::read(&dirs.fixtures_log),
+        dir: inspect::inspect(&dirs.trace, &dirs.work),
+        dir_path: dirs.trace.clone(),
+        recovery,
+        command: spawn.command_line,
+        outcome,
+    }
+}
+
+/// The traced command for the case's launch mode, with its faults and
+/// policy, to run in `dirs.work` (which must exist).
+fn traced_spawn(interpreter: &Interpreter, case: &Case, dirs: &RunDirs) -> RecorderResult<Spawn> {
     let script = materialize(case, &dirs.work)?;
     let program = &case.program;
     let mut env = base_env();
@@ -182,7 +276,7 @@ pub fn run_traced(
             },
         },
     });
-    let spawn = Spawn {
+    Ok(Spawn {
         program: interpreter.path.clone(),
         command_line: render(&interpreter.path, &args),
         args,
@@ -191,28 +285,7 @@ pub fn run_traced(
         stdin: program.stdin.clone().unwrap_or_default().into_bytes(),
         timeout: program.timeout,
         signal,
-    };
-    let outcome = process::run(&spawn)?;
-    let stderr_text = String::from_utf8_lossy(&outcome.stderr).into_owned();
-    save_output(&dirs.work, &spawn.command_line, &outcome);
-    let recovery = match &case.faults.kill {
-        Some(_) => Some(recovery::run(
-            interpreter,
-            &dirs.trace,
-            &dirs.work,
-            base_env(),
-        )?),
-        None => None,
-    };
-    Ok(Observation {
-        stderr: stderr::parse(&stderr_text),
-        stderr_text,
-        fixtures: FixtureLog::read(&dirs.fixtures_log),
-        dir: inspect::inspect(&dirs.trace, &dirs.work),
-        dir_path: dirs.trace.clone(),
-        recovery,
-        command: spawn.command_line,
-        outcome,
+        child_hook: None,
     })
 }
 
@@ -253,6 +326,7 @@ pub fn run_untraced(
         stdin: case.program.stdin.clone().unwrap_or_default().into_bytes(),
         timeout: case.program.timeout.max(Duration::from_secs(1)),
         signal: None,
+        child_hook: None,
     };
     let outcome = process::run(&spawn)?;
     save_output(work, &spawn.command_line, &outcome);

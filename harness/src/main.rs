@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use harness::python::{self, Interpreter};
 use harness::scenario::{self, Case, ScenarioError};
 use harness::suite::{self, Verdict, Workspace};
-use harness::{report, select, sweep};
+use harness::{normal_build, realfault, report, select, sweep};
 use recorder_errors::RecorderError;
 
 /// Exit status when some scenario failed.
@@ -84,6 +84,10 @@ struct Execution {
     /// Keep every run's directory (program, trace, fixture log, output) here.
     #[arg(long, value_name = "DIR")]
     keep_artifacts: Option<PathBuf>,
+    /// The interpreter with the normal build of the recorder, for cases with
+    /// a real fault (default: $HARNESS_PYTHON_NORMAL, else `./dev python`).
+    #[arg(long, value_name = "PATH")]
+    python_normal: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -152,6 +156,31 @@ fn interpreter(exec: &Execution) -> Result<Interpreter, RecorderError> {
     Ok(interpreter)
 }
 
+/// Finds the normal build when a selected case has a real fault this machine
+/// can set up, so a missing build is reported before anything runs.
+fn normal_interpreter(exec: &Execution, cases: &[Case]) -> Result<(), RecorderError> {
+    if let Some(path) = &exec.python_normal {
+        normal_build::choose(path);
+    }
+    let needed = cases.iter().any(|case| {
+        case.faults
+            .real
+            .as_ref()
+            .is_some_and(|fault| realfault::unavailable(fault).is_none())
+    });
+    if needed {
+        let (interpreter, found) = normal_build::interpreter()?;
+        eprintln!(
+            "harness: real faults run on python {} at {} (from {}), normal build {}",
+            found.version,
+            interpreter.path.display(),
+            interpreter.origin,
+            found.package
+        );
+    }
+    Ok(())
+}
+
 fn jobs(exec: &Execution) -> usize {
     exec.jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -172,6 +201,7 @@ fn run(
 ) -> Result<ExitCode, RecorderError> {
     let cases = load_cases(selection)?;
     let interpreter = interpreter(exec)?;
+    normal_interpreter(exec, &cases)?;
     let workspace = workspace(exec)?;
     let jobs = jobs(exec);
     eprintln!(
@@ -203,7 +233,7 @@ fn run(
     if let Some(path) = json {
         report::write_file(path, &report::json(&results))?;
     }
-    let all_passed = results.iter().all(|r| r.verdict == Verdict::Pass);
+    let all_passed = !results.iter().any(|r| r.verdict == Verdict::Fail);
     Ok(if all_passed {
         ExitCode::SUCCESS
     } else {
@@ -217,10 +247,11 @@ fn list(selection: &Selection) -> Result<ExitCode, RecorderError> {
     for case in cases {
         let _ = writeln!(
             stdout,
-            "{}\t{}:{}\t{}",
+            "{}\t{}:{}\t{}\t{}",
             case.id,
             case.file.display(),
             case.line,
+            case.faults.kinds(),
             case.description.lines().next().unwrap_or("")
         );
     }
@@ -249,7 +280,17 @@ fn sweep(
     let jobs = jobs(exec);
     let started = Instant::now();
     let mut reports = Vec::new();
+    let mut skipped = 0;
     for case in &cases {
+        if let Some(real) = &case.faults.real {
+            skipped += 1;
+            println!(
+                "sweep {} skipped: its fault is real:{} from the kernel, on the normal build, which has no faultfs operations to fail",
+                case.id,
+                real.kind()
+            );
+            continue;
+        }
         eprintln!(
             "harness: sweeping {} (policy {})",
             case.id,
@@ -270,7 +311,11 @@ fn sweep(
         print!("{}", sweep::table(&sweep_report));
         reports.push(sweep_report);
     }
-    println!("wall time {}", suite::seconds(started.elapsed()));
+    println!(
+        "{} case(s) swept, {skipped} skipped; wall time {}",
+        reports.len(),
+        suite::seconds(started.elapsed())
+    );
     if let Some(path) = json {
         let text = serde_json::to_string_pretty(&reports).unwrap_or_default();
         report::write_file(path, &text)?;

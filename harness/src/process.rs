@@ -3,10 +3,12 @@
 //! when the fixture log reports a fail point.
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::fmt;
+use std::io::{self, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -42,6 +44,29 @@ pub struct SignalPlan {
     pub when: SignalWhen,
 }
 
+/// Code the child runs between fork and exec (a real fault's set-up); an
+/// error aborts the spawn with that error.
+#[derive(Clone)]
+pub struct ChildHook(Arc<dyn Fn() -> io::Result<()> + Send + Sync>);
+
+impl ChildHook {
+    /// Wraps `hook`.
+    ///
+    /// # Safety
+    ///
+    /// `hook` runs in the forked child of a multi-threaded process: it may
+    /// only make async-signal-safe calls (no allocation, no locks).
+    pub unsafe fn new(hook: impl Fn() -> io::Result<()> + Send + Sync + 'static) -> ChildHook {
+        ChildHook(Arc::new(hook))
+    }
+}
+
+impl fmt::Debug for ChildHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ChildHook")
+    }
+}
+
 /// Everything needed to start the child.
 #[derive(Debug, Clone)]
 pub struct Spawn {
@@ -61,6 +86,8 @@ pub struct Spawn {
     pub timeout: Duration,
     /// Optional signal.
     pub signal: Option<SignalPlan>,
+    /// Optional code run in the child before exec.
+    pub child_hook: Option<ChildHook>,
 }
 
 /// How the child ended.
@@ -120,6 +147,12 @@ pub fn run(spawn: &Spawn) -> RecorderResult<Outcome> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    if let Some(hook) = spawn.child_hook.clone() {
+        // SAFETY: `ChildHook::new`'s contract: the hook is async-signal-safe.
+        unsafe {
+            command.pre_exec(move || (hook.0)());
+        }
+    }
     let start = Instant::now();
     let mut child = command
         .spawn()
@@ -242,10 +275,36 @@ mod tests {
             stdin: b"from stdin\n".to_vec(),
             timeout,
             signal,
+            child_hook: None,
         };
         match run(&spawn) {
             Ok(outcome) => outcome,
             Err(error) => panic!("cannot run sh: {error}"),
+        }
+    }
+
+    #[test]
+    fn a_failing_child_hook_stops_the_spawn_with_its_error() {
+        let spawn = Spawn {
+            program: PathBuf::from("/bin/sh"),
+            args: vec!["-c".into(), "exit 0".into()],
+            command_line: "exit 0".to_string(),
+            cwd: std::env::temp_dir(),
+            env: Vec::new(),
+            stdin: Vec::new(),
+            timeout: Duration::from_secs(10),
+            signal: None,
+            // SAFETY: the hook only builds an io::Error from an errno (no allocation).
+            child_hook: Some(unsafe {
+                ChildHook::new(|| Err(io::Error::from_raw_os_error(libc::EPERM)))
+            }),
+        };
+        match run(&spawn) {
+            Ok(outcome) => panic!("the child ran: {outcome:?}"),
+            Err(error) => assert!(
+                error.to_string().contains("Operation not permitted"),
+                "{error}"
+            ),
         }
     }
 

@@ -71,12 +71,13 @@ pub fn resolve(explicit: Option<&Path>) -> RecorderResult<Interpreter> {
             "no interpreter given and no repository root (a directory with scenarios/ and dev) found; use --python PATH or HARNESS_PYTHON",
         )
     })?;
-    from_dev_script(&root)
+    from_dev_script(&root, true)
 }
 
-/// Runs `./dev python --fixtures` under an exclusive lock, so that parallel
-/// test processes never build the extension twice at the same time.
-fn from_dev_script(root: &Path) -> RecorderResult<Interpreter> {
+/// Runs `./dev python --fixtures` (or, for the normal build, `./dev python`)
+/// under an exclusive lock, so that parallel test processes never build the
+/// extension twice at the same time.
+pub(crate) fn from_dev_script(root: &Path, fixtures: bool) -> RecorderResult<Interpreter> {
     let lock_dir = root.join("target");
     fs::create_dir_all(&lock_dir).map_err(|e| RecorderError::io(e, "mkdir", &lock_dir))?;
     let lock_path = lock_dir.join("harness-python.lock");
@@ -87,10 +88,16 @@ fn from_dev_script(root: &Path) -> RecorderResult<Interpreter> {
         let error = std::io::Error::last_os_error();
         return Err(RecorderError::io(error, "flock", &lock_path));
     }
-    eprintln!("harness: finding the failure-fixtures interpreter with ./dev python --fixtures");
+    let (args, build): (&[&str], &str) = if fixtures {
+        (&["python", "--fixtures"], "failure-fixtures")
+    } else {
+        (&["python"], "normal")
+    };
+    let command = format!("./dev {}", args.join(" "));
+    eprintln!("harness: finding the {build} interpreter with {command}");
     let dev = root.join("dev");
     let output = Command::new(&dev)
-        .args(["python", "--fixtures"])
+        .args(args)
         .current_dir(root)
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
@@ -100,7 +107,7 @@ fn from_dev_script(root: &Path) -> RecorderResult<Interpreter> {
     if !output.status.success() {
         return Err(RecorderError::from_code(
             ErrorCode::Io,
-            format!("./dev python --fixtures failed ({})", output.status),
+            format!("{command} failed ({})", output.status),
         ));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -112,11 +119,11 @@ fn from_dev_script(root: &Path) -> RecorderResult<Interpreter> {
     match path {
         Some(path) => Ok(Interpreter {
             path: PathBuf::from(path),
-            origin: "./dev python --fixtures".to_string(),
+            origin: command,
         }),
         None => Err(RecorderError::from_code(
             ErrorCode::Io,
-            "./dev python --fixtures printed no interpreter path",
+            format!("{command} printed no interpreter path"),
         )),
     }
 }
@@ -134,6 +141,42 @@ pub struct Preflight {
 /// a `failure-fixtures` build: a tiny start()/stop() with
 /// `CODETRACER_FIXTURES_LOG` set must log its faultfs operations.
 pub fn preflight(interpreter: &Interpreter) -> RecorderResult<Preflight> {
+    let (found, fixtures) = probe(interpreter)?;
+    if !fixtures {
+        return Err(RecorderError::new(
+            ErrorKind::Environment,
+            ErrorCode::Io,
+            format!(
+                "{} has a recorder without fail points (no fixture log written): not a failure-fixtures build; `./dev build --fixtures` makes one",
+                interpreter.path.display()
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+/// Checks that the interpreter imports the recorder and that the recorder is
+/// the normal build (no fail points: the fixture log stays empty), which
+/// real-fault cases run on.
+pub fn preflight_normal(interpreter: &Interpreter) -> RecorderResult<Preflight> {
+    let (found, fixtures) = probe(interpreter)?;
+    if fixtures {
+        return Err(RecorderError::new(
+            ErrorKind::Environment,
+            ErrorCode::Io,
+            format!(
+                "{} has the failure-fixtures build of the recorder; real faults run on the normal build (`./dev build` makes one in .venv)",
+                interpreter.path.display()
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+/// Records a tiny start()/stop() with `CODETRACER_FIXTURES_LOG` set; returns
+/// what was found and whether the fixture log was written (fail points
+/// compiled in).
+fn probe(interpreter: &Interpreter) -> RecorderResult<(Preflight, bool)> {
     let probe = tempfile::Builder::new()
         .prefix("harness-preflight-")
         .tempdir()
@@ -166,20 +209,11 @@ pub fn preflight(interpreter: &Interpreter) -> RecorderResult<Preflight> {
         ));
     }
     let logged = fs::metadata(&log).map(|m| m.len() > 0).unwrap_or(false);
-    if !logged {
-        return Err(RecorderError::new(
-            ErrorKind::Environment,
-            ErrorCode::Io,
-            format!(
-                "{} has a recorder without fail points (no fixture log written): not a failure-fixtures build; `./dev build --fixtures` makes one",
-                interpreter.path.display()
-            ),
-        ));
-    }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut lines = stdout.lines();
-    Ok(Preflight {
+    let found = Preflight {
         version: lines.next().unwrap_or("?").to_string(),
         package: lines.next().unwrap_or("?").to_string(),
-    })
+    };
+    Ok((found, logged))
 }

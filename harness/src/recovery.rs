@@ -63,6 +63,7 @@ pub fn run(
         stdin: Vec::new(),
         timeout: std::time::Duration::from_secs(60),
         signal: None,
+        child_hook: None,
     })?;
     Ok(RecoveryRun {
         on_disk,

@@ -15,6 +15,7 @@ pub fn progress_line(finished: usize, total: usize, result: &CaseResult) -> Stri
     let verdict = match result.verdict {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
+        Verdict::Skip => "SKIP",
     };
     let mut line = format!(
         "[{finished:>width$}/{total}] {verdict} {} ({:.2}s) {}",
@@ -42,8 +43,10 @@ pub fn summary_table(results: &[CaseResult]) -> String {
         let verdict = match result.verdict {
             Verdict::Pass => "pass",
             Verdict::Fail => "FAIL",
+            Verdict::Skip => "skip",
         };
         let differed = match result.differences.len() {
+            0 if result.verdict == Verdict::Skip => result.observed.clone(),
             0 => "-".to_string(),
             1 => result.differences[0].clone(),
             n => format!("{} (+{} more)", result.differences[0], n - 1),
@@ -57,13 +60,19 @@ pub fn summary_table(results: &[CaseResult]) -> String {
             differed
         );
     }
-    let passed = results
-        .iter()
-        .filter(|r| r.verdict == Verdict::Pass)
-        .count();
-    let failed = results.len() - passed;
-    let _ = writeln!(table, "{passed} passed, {failed} failed");
+    let _ = writeln!(table, "{}", counts(results));
     table
+}
+
+/// `7 passed, 1 failed, 4 skipped`.
+pub fn counts(results: &[CaseResult]) -> String {
+    let count = |verdict: Verdict| results.iter().filter(|r| r.verdict == verdict).count();
+    format!(
+        "{} passed, {} failed, {} skipped",
+        count(Verdict::Pass),
+        count(Verdict::Fail),
+        count(Verdict::Skip)
+    )
 }
 
 /// The replay commands of every failed case.
@@ -91,29 +100,33 @@ fn xml_escape(text: &str) -> String {
     escaped
 }
 
-/// JUnit XML: one `testsuite` per scenario file, one `testcase` per case.
+/// JUnit XML: one `testsuite` per scenario file, one `testcase` per case;
+/// a skipped case carries `<skipped message="why"/>`.
 pub fn junit(results: &[CaseResult]) -> String {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let failures = results
-        .iter()
-        .filter(|r| r.verdict == Verdict::Fail)
-        .count();
+    let count = |cases: &[&CaseResult], verdict: Verdict| {
+        cases.iter().filter(|r| r.verdict == verdict).count()
+    };
+    let all: Vec<&CaseResult> = results.iter().collect();
     let _ = writeln!(
         xml,
-        "<testsuites name=\"harness\" tests=\"{}\" failures=\"{failures}\">",
-        results.len()
+        "<testsuites name=\"harness\" tests=\"{}\" failures=\"{}\" skipped=\"{}\">",
+        results.len(),
+        count(&all, Verdict::Fail),
+        count(&all, Verdict::Skip)
     );
     let mut files: Vec<&Path> = results.iter().map(|r| r.file.as_path()).collect();
     files.dedup();
     for file in files {
         let cases: Vec<&CaseResult> = results.iter().filter(|r| r.file == file).collect();
-        let failed = cases.iter().filter(|r| r.verdict == Verdict::Fail).count();
         let seconds: f64 = cases.iter().map(|r| r.duration_ms as f64 / 1000.0).sum();
         let _ = writeln!(
             xml,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\" time=\"{seconds:.3}\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{seconds:.3}\">",
             xml_escape(&file.display().to_string()),
-            cases.len()
+            cases.len(),
+            count(&cases, Verdict::Fail),
+            count(&cases, Verdict::Skip)
         );
         for case in cases {
             let _ = write!(
@@ -123,17 +136,25 @@ pub fn junit(results: &[CaseResult]) -> String {
                 xml_escape(&case.id),
                 case.duration_ms as f64 / 1000.0
             );
-            if case.verdict == Verdict::Pass {
-                xml.push_str("/>\n");
-            } else {
-                let message = case.differences.first().cloned().unwrap_or_default();
-                let body = format!("{}\nreplay: {}", case.differences.join("\n"), case.replay);
-                let _ = writeln!(
-                    xml,
-                    ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                    xml_escape(&message),
-                    xml_escape(&body)
-                );
+            match case.verdict {
+                Verdict::Pass => xml.push_str("/>\n"),
+                Verdict::Skip => {
+                    let _ = writeln!(
+                        xml,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml_escape(&case.observed)
+                    );
+                }
+                Verdict::Fail => {
+                    let message = case.differences.first().cloned().unwrap_or_default();
+                    let body = format!("{}\nreplay: {}", case.differences.join("\n"), case.replay);
+                    let _ = writeln!(
+                        xml,
+                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                        xml_escape(&message),
+                        xml_escape(&body)
+                    );
+                }
             }
         }
         xml.push_str("  </testsuite>\n");
@@ -196,7 +217,51 @@ mod tests {
             table.contains("a::y      FAIL        1.23s  one (+1 more)"),
             "{table}"
         );
-        assert!(table.ends_with("1 passed, 1 failed\n"), "{table}");
+        assert!(
+            table.ends_with("1 passed, 1 failed, 0 skipped\n"),
+            "{table}"
+        );
+    }
+
+    fn skipped(id: &str) -> CaseResult {
+        CaseResult {
+            verdict: Verdict::Skip,
+            observed: "skipped: real:eio needs a device that fails I/O".to_string(),
+            ..result(id, &[])
+        }
+    }
+
+    #[test]
+    fn skips_are_counted_apart_and_say_why() {
+        let results = [result("a::x", &[]), skipped("a::eio")];
+        let table = summary_table(&results);
+        assert!(
+            table.ends_with("1 passed, 0 failed, 1 skipped\n"),
+            "{table}"
+        );
+        assert!(
+            table.contains("a::eio    skip        1.23s  skipped: real:eio needs"),
+            "{table}"
+        );
+        assert_eq!(
+            progress_line(2, 2, &results[1]),
+            "[2/2] SKIP a::eio (1.23s) skipped: real:eio needs a device that fails I/O"
+        );
+        let json = json(&results);
+        assert!(json.contains("\"verdict\": \"skip\""), "{json}");
+    }
+
+    #[test]
+    fn junit_reports_skips_with_their_reason() {
+        let xml = junit(&[result("a::x", &[]), skipped("a::eio")]);
+        assert!(
+            xml.contains("tests=\"2\" failures=\"0\" skipped=\"1\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<skipped message=\"skipped: real:eio needs a device that fails I/O\"/>"),
+            "{xml}"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::inspect::RunDirs;
 use crate::judge::{self, describe_termination};
 use crate::pool;
 use crate::python::Interpreter;
+use crate::realfault;
 use crate::scenario::Case;
 
 /// The verdict on one case.
@@ -24,6 +25,8 @@ pub enum Verdict {
     Pass,
     /// Something differed.
     Fail,
+    /// The case's real fault cannot be set up here; `observed` says why.
+    Skip,
 }
 
 /// The result of one case.
@@ -145,12 +148,6 @@ pub fn run_case(
     baselines: &Baselines,
 ) -> CaseResult {
     let started = Instant::now();
-    let baseline = if case.expect.needs_baseline() {
-        Some(baselines.get(interpreter, case, root))
-    } else {
-        None
-    };
-    let dirs = RunDirs::new(&root.join(dir_name(&case.id)));
     let mut result = CaseResult {
         id: case.id.clone(),
         file: case.file.clone(),
@@ -161,6 +158,15 @@ pub fn run_case(
         replay: replay_command(case),
         command: String::new(),
     };
+    if let Some(why) = case.faults.real.as_ref().and_then(realfault::unavailable) {
+        return skipped(result, &why, started);
+    }
+    let baseline = if case.expect.needs_baseline() {
+        Some(baselines.get(interpreter, case, root))
+    } else {
+        None
+    };
+    let dirs = RunDirs::new(&root.join(dir_name(&case.id)));
     if let Some(Err(why)) = &baseline {
         result
             .differences
@@ -168,8 +174,9 @@ pub fn run_case(
         result.duration_ms = started.elapsed().as_millis();
         return result;
     }
-    match execute::run_traced(interpreter, case, &dirs) {
-        Ok(observed) => {
+    match execute::run_case(interpreter, case, &dirs) {
+        Ok(execute::Traced::Skipped(why)) => return skipped(result, &why, started),
+        Ok(execute::Traced::Observed(observed)) => {
             let base = baseline.and_then(Result::ok);
             result.differences = judge::judge(case, &observed, base.as_ref());
             result.duration_ms = observed.outcome.duration.as_millis();
@@ -188,6 +195,14 @@ pub fn run_case(
     if result.differences.is_empty() {
         result.verdict = Verdict::Pass;
     }
+    result
+}
+
+/// `result` as skipped because of `why`.
+fn skipped(mut result: CaseResult, why: &str, started: Instant) -> CaseResult {
+    result.verdict = Verdict::Skip;
+    result.observed = format!("skipped: {why}");
+    result.duration_ms = started.elapsed().as_millis();
     result
 }
 

@@ -7,7 +7,9 @@
 //! Active only with the `failure-fixtures` feature (the scenarios need fail
 //! points compiled into the recorder); without it the binary lists a single
 //! ignored note. The interpreter comes from `HARNESS_PYTHON`, else
-//! `./dev python --fixtures`.
+//! `./dev python --fixtures`; cases with a real fault run on the normal build
+//! (`HARNESS_PYTHON_NORMAL`, else `./dev python`) and are ignored where their
+//! fault cannot be set up.
 
 use libtest_mimic::{Arguments, Trial};
 
@@ -28,7 +30,7 @@ fn trials() -> Vec<Trial> {
 fn trials() -> Vec<Trial> {
     use std::path::Path;
 
-    use harness::scenario;
+    use harness::{realfault, scenario};
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -45,7 +47,12 @@ fn trials() -> Vec<Trial> {
                 .collect();
             cases
                 .into_iter()
-                .map(|case| Trial::test(case.id.clone(), move || run_case(&case)))
+                .map(|case| {
+                    // A real fault this machine cannot set up is skipped (listed as ignored).
+                    let unavailable = case.faults.real.as_ref().and_then(realfault::unavailable);
+                    Trial::test(case.id.clone(), move || run_case(&case))
+                        .with_ignored_flag(unavailable.is_some())
+                })
                 .chain(sweeps)
                 .collect()
         }

@@ -8,6 +8,7 @@ mod locate;
 mod model;
 mod problem;
 mod raw;
+mod real;
 mod validate;
 
 use std::fs;
@@ -19,6 +20,7 @@ pub use model::{
     ScenarioFile, SignalSpec, SignalTrigger, StdoutExpect, SweepSpec, TraceState,
 };
 pub use problem::{Problem, ScenarioError};
+pub use real::{EioOp, RealFault};
 pub use validate::KNOWN_FAILPOINTS;
 
 /// Parses and validates scenario text read from `file`.

@@ -8,6 +8,8 @@ use std::time::Duration;
 use recorder_errors::OnRecorderError;
 use regex::Regex;
 
+use super::real::RealFault;
+
 /// One scenario file and the cases it defines (in file order).
 #[derive(Debug, Clone)]
 pub struct ScenarioFile {
@@ -193,6 +195,8 @@ pub struct Faults {
     pub faultfs_plan: Option<String>,
     /// A signal to send.
     pub signal: Option<SignalSpec>,
+    /// A real kernel fault (the case then runs on the normal build).
+    pub real: Option<RealFault>,
     /// SIGKILL the program at this faultfs operation or fail point reach
     /// (`write#3`, `any#17`, `recorder::writer#2`: a faultfs `kill=` clause);
     /// the harness then runs `recover` on the trace directory and judges that.
@@ -220,6 +224,32 @@ impl Faults {
             (Some(plan), Some(kill)) => Some(format!("{plan};{kill}")),
             (Some(plan), None) => Some(plan.clone()),
             (None, kill) => kill,
+        }
+    }
+
+    /// The kinds of fault injected, for `harness list`: `faultfs plan`,
+    /// `fail point`, `signal`, `real:<kind>`, `kill` joined by `+`, or `none`.
+    pub fn kinds(&self) -> String {
+        let mut kinds = Vec::new();
+        if self.faultfs_plan.is_some() {
+            kinds.push("faultfs plan".to_string());
+        }
+        if !self.failpoints.is_empty() {
+            kinds.push("fail point".to_string());
+        }
+        if self.signal.is_some() {
+            kinds.push("signal".to_string());
+        }
+        if let Some(real) = &self.real {
+            kinds.push(format!("real:{}", real.kind()));
+        }
+        if self.kill.is_some() {
+            kinds.push("kill".to_string());
+        }
+        if kinds.is_empty() {
+            "none".to_string()
+        } else {
+            kinds.join("+")
         }
     }
 }

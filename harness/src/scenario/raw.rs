@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::real::RawReal;
+
 /// A whole scenario file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -69,13 +71,14 @@ pub struct RawPolicy {
     pub json_errors: Option<bool>,
 }
 
-/// `[faults]`: fail points, a faultfs plan, a signal and a kill.
+/// `[faults]`: fail points, a faultfs plan, a signal, a real kernel fault and a kill.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFaults {
     pub failpoints: Option<BTreeMap<String, String>>,
     pub faultfs_plan: Option<String>,
     pub signal: Option<RawSignal>,
+    pub real: Option<RawReal>,
     pub kill: Option<String>,
 }
 
@@ -181,6 +184,7 @@ overlay_fields!(RawFaults {
     failpoints,
     faultfs_plan,
     signal,
+    real,
     kill
 });
 overlay_fields!(RawSweep { errno, in_tests });

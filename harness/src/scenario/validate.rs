@@ -17,6 +17,10 @@ use super::problem::Problem;
 use super::raw::{
     Overlay, RawCase, RawExitCode, RawExpect, RawFaults, RawFile, RawPolicy, RawProgram, RawSweep,
 };
+use super::real::{self, RawReal, RealFault};
+
+/// Why a real-fault case cannot set `sweep.in_tests`.
+const REAL_NOT_SWEPT: &str = "a real fault case is not swept: a sweep fails faultfs operations, which the normal build it runs on does not have";
 
 /// Fail points the recorder and faultfs define (docs/design.md, "Fail points"):
 /// `faultfs::FAILPOINTS`, then the recorder's `recorder_errors::failpoints::ALL`.
@@ -226,6 +230,10 @@ impl Checker<'_> {
         let sweep = self.sweep(&scope, tables.sweep);
         if let (Some(faults), Some(expect)) = (&faults, &expect) {
             self.not_reached(&scope, faults, &expect.not_reached);
+        }
+        if sweep.in_tests && faults.as_ref().is_some_and(|f| f.real.is_some()) {
+            let key = scope.path(&self.locator, "sweep", "in_tests");
+            self.problem(&key, REAL_NOT_SWEPT);
         }
         if self.problems.len() != before {
             return None;
@@ -446,12 +454,47 @@ impl Checker<'_> {
                 signal
             }
         };
+        let real = match raw.real {
+            None => None,
+            Some(raw_real) => {
+                let at = scope.path(&self.locator, "faults", "real");
+                let simulated =
+                    !failpoints.is_empty() || raw.faultfs_plan.is_some() || raw.kill.is_some();
+                let real = self.real_fault(&at, raw_real, simulated);
+                ok &= real.is_some();
+                real
+            }
+        };
         ok.then(|| Faults {
             failpoints: failpoints.into_iter().collect(),
             faultfs_plan: raw.faultfs_plan,
             signal,
+            real,
             kill: raw.kill,
         })
+    }
+
+    /// `faults.real`: its own parameters, and no simulated fault beside it
+    /// (a real fault runs on the normal build, which has neither fail points
+    /// nor faultfs plans).
+    fn real_fault(&mut self, at: &KeyPath, raw: RawReal, simulated: bool) -> Option<RealFault> {
+        if simulated {
+            self.problem(
+                at,
+                "a real fault runs on the normal build, which has no fail points or faultfs plan: drop faults.failpoints, faults.faultfs_plan and faults.kill",
+            );
+            return None;
+        }
+        match real::validate(raw) {
+            Ok(fault) => Some(fault),
+            Err(problems) => {
+                for (key, message) in problems {
+                    let path = key.map_or_else(|| at.clone(), |key| at.key(key));
+                    self.problem(&path, message);
+                }
+                None
+            }
+        }
     }
 
     fn signal(
