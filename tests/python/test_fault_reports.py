@@ -33,7 +33,7 @@ def test_a_rollback_that_cannot_remove_reports_partial_leftovers_and_lists_them(
         CODETRACER_FAULTFS_PLAN="fail=rename#3:EIO;deny=remove:**",
         CODETRACER_JSON_ERRORS="1",
     )
-    result = run_cli(["--out-dir", str(out), str(script)], python=fixtures_python, env=env)
+    result = run_cli(["--format", "json", "--out-dir", str(out), str(script)], python=fixtures_python, env=env)
     assert result.returncode == 10, result.describe()
     context = trailer(result)["context"]
     assert context["output"] == "partial-leftovers", context
@@ -53,7 +53,7 @@ def test_a_removal_that_always_panics_never_aborts_and_the_complete_trace_stays(
     out = tmp_path / "trace"
     plain = run([str(script)])
     env = clean_env(FAILPOINTS="faultfs::remove=panic")
-    result = run_cli(["--out-dir", str(out), str(script)], python=fixtures_python, env=env)
+    result = run_cli(["--format", "json", "--out-dir", str(out), str(script)], python=fixtures_python, env=env)
     assert result.returncode == plain.returncode == 0, result.describe()
     assert result.returncode != -signal.SIGABRT
     assert result.stdout == plain.stdout
