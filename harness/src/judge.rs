@@ -229,8 +229,16 @@ fn check_trace(case: &Case, observed: &Observation, differences: &mut Vec<String
                     differences.push(format!("partial trace reason {reason}, expected {wanted}"));
                 }
             }
+            // SIGTERM/SIGHUP keep the trace partial whatever the policy says,
+            // and after a kill `recover` made it.
+            let terminated = matches!(state, Observed::Partial { reason, .. }
+                if reason == recorder_errors::ErrorCode::Terminated.as_str());
             let recovered = case.faults.kill.is_some();
-            if state.state() == TraceState::Partial && !case.policy.keep_partial() && !recovered {
+            if state.state() == TraceState::Partial
+                && !case.policy.keep_partial()
+                && !terminated
+                && !recovered
+            {
                 differences.push(
                     "a partial trace was kept although keep_partial_trace is off".to_string(),
                 );

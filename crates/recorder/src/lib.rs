@@ -34,7 +34,7 @@ pub use policy::{configure as configure_policy, OnRecorderError, PolicyKey, Poli
 pub use recover::{recover, Recovery};
 pub use session::{flush, is_tracing, start, stop};
 pub use writer::{
-    TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE, PATHS_FILE,
+    ExactBytes, TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE, PATHS_FILE,
 };
 
 use pyo3::prelude::*;

@@ -382,6 +382,7 @@ impl Checker<'_> {
             log_level: raw.log_level,
             log_file: raw.log_file,
             json_errors: raw.json_errors,
+            follow_fork: raw.follow_fork,
         }
     }
 
@@ -642,7 +643,9 @@ impl Checker<'_> {
         }
         let stderr = self.patterns(scope, "stderr", raw.stderr.unwrap_or_default());
         let stderr_not = self.patterns(scope, "stderr_not", raw.stderr_not.unwrap_or_default());
-        let trace = self.trace_states(scope, raw.trace, policy.keep_partial() || killed);
+        let terminated = raw.partial_reason.as_deref() == Some(ErrorCode::Terminated.as_str());
+        let partial_possible = policy.keep_partial() || killed || terminated;
+        let trace = self.trace_states(scope, raw.trace, partial_possible);
         if let Some(reason) = &raw.partial_reason {
             let key = at(self, "partial_reason");
             if ErrorCode::parse(reason).is_none() {
@@ -744,10 +747,13 @@ impl Checker<'_> {
             self.problem(&key, "the list of trace states is empty");
             return None;
         }
+        // SIGTERM/SIGHUP finish the trace partial (ERR_TERMINATED) under any
+        // policy, and `recover` makes one after faults.kill.
         if states.contains(&TraceState::Partial) && !partial_possible {
             self.problem(
                 &key,
-                "a partial trace is only kept with policy.keep_partial_trace = true (or made by `recover` after faults.kill)",
+                "a partial trace is only kept with policy.keep_partial_trace = true \
+                 (or partial_reason = \"ERR_TERMINATED\", or made by `recover` after faults.kill)",
             );
             return None;
         }

@@ -2,6 +2,7 @@
 //! `flush_tracing`, `set_exit_on_abort`) and the interpreter-exit hook that
 //! finishes a recording nobody stopped.
 
+use std::path::PathBuf;
 use std::sync::Once;
 
 use pyo3::prelude::*;
@@ -21,16 +22,18 @@ pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// Starts recording into the directory `path` (`format`: `json` or `binary`;
 /// with `activation_path`, nothing is recorded until code from that file runs).
+/// Paths may be `str` (any text `os.fsdecode` gives, so not necessarily
+/// UTF-8), `bytes` or path-like.
 #[pyfunction]
 #[pyo3(signature = (path, format = "json", activation_path = None))]
 fn start_tracing(
     py: Python<'_>,
-    path: &str,
+    path: PathBuf,
     format: &str,
-    activation_path: Option<&str>,
+    activation_path: Option<PathBuf>,
 ) -> PyResult<()> {
     guard("start_tracing", || {
-        session::start(py, path, format, activation_path)
+        session::start_os(py, &path, format, activation_path.as_deref())
     })?;
     if session::is_tracing(py) {
         register_atexit(py);

@@ -18,6 +18,7 @@ mod balance;
 mod locate;
 mod read;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ use runtime_tracing::TraceLowLevelEvent;
 use serde_json::Value;
 
 use crate::writer::{
-    ChunkOut, EventSink, TraceFormat, TraceMetadataInfo, METADATA_FILE, PATHS_FILE,
+    ChunkOut, EventSink, ExactBytes, TraceFormat, TraceMetadataInfo, METADATA_FILE, PATHS_FILE,
 };
 use locate::DeadRecording;
 
@@ -169,8 +170,9 @@ fn metadata(
         python_version: String::new(),
         policy: Value::Null,
         partial_reason: Some(reason.to_string()),
+        exact_bytes: ExactBytes::default(),
     };
-    info.to_json(format)
+    info.to_json(format, &BTreeMap::new())
         .map_err(|err| bug!(ErrorCode::Io, "cannot serialise the trace metadata: {err}"))
 }
 

@@ -2,6 +2,7 @@
 //! any callback is installed (interpreter, format, output path), then the
 //! staged output directory, the tracer configuration and the tracer.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 
 use super::failpoints;
+use super::state::StartRequest;
 use crate::policy::RecorderPolicy;
 use crate::tracer::{RuntimeTracer, TracerConfig};
 use crate::writer::{TraceFormat, TraceMetadataInfo};
@@ -33,21 +35,19 @@ struct Preflight {
 /// output and the tracer (its preamble written).
 pub(super) fn prepare(
     py: Python<'_>,
-    path: &str,
-    format: &str,
-    activation_path: Option<&str>,
+    request: &StartRequest,
     policy: &RecorderPolicy,
 ) -> RecorderResult<RuntimeTracer> {
     failpoints::configure_failpoints()?;
-    let preflight = preflight(py, path, format)?;
-    let config = tracer_config(py, &preflight, activation_path, policy)?;
+    let preflight = preflight(py, &request.path, &request.format)?;
+    let config = tracer_config(py, &preflight, request.activation_path.as_deref(), policy)?;
     let staged = stage(&preflight)?;
     RuntimeTracer::create(py, staged, config)
 }
 
 /// Refuses an unsupported interpreter, an unknown format and an output path
 /// that is a file or a non-empty directory. Writes nothing.
-fn preflight(py: Python<'_>, path: &str, format: &str) -> RecorderResult<Preflight> {
+fn preflight(py: Python<'_>, path: &Path, format: &str) -> RecorderResult<Preflight> {
     let version = py.version_info();
     ensure_usage!(
         (version.major, version.minor) >= MIN_PYTHON,
@@ -64,13 +64,12 @@ fn preflight(py: Python<'_>, path: &str, format: &str) -> RecorderResult<Preflig
         ));
     };
     ensure_usage!(
-        !path.is_empty(),
+        !path.as_os_str().is_empty(),
         ErrorCode::TraceDirConflict,
         "the trace directory path is empty"
     );
     // Resolved once, now: the program's own `os.chdir` later changes nothing.
-    let dir = std::path::absolute(path)
-        .map_err(|err| dir_create_failed(err, "resolve", Path::new(path)))?;
+    let dir = std::path::absolute(path).map_err(|err| dir_create_failed(err, "resolve", path))?;
     let fs = faultfs::from_env()?;
     check_target(fs.as_ref(), &dir)?;
     Ok(Preflight { dir, format, fs })
@@ -168,41 +167,43 @@ fn dir_create_failed(err: std::io::Error, operation: &str, dir: &Path) -> Record
     error.with_source(cause)
 }
 
-/// The tracer configuration: program and arguments from `sys.argv`, the
-/// working directory, the interpreter version and the policy in force.
+/// The tracer configuration: program and arguments from `sys.argv` (as the
+/// operating system's bytes: an argument that is not UTF-8 is kept exactly),
+/// the working directory, the interpreter version and the policy in force.
 fn tracer_config(
     py: Python<'_>,
     preflight: &Preflight,
-    activation_path: Option<&str>,
+    activation_path: Option<&Path>,
     policy: &RecorderPolicy,
 ) -> RecorderResult<TracerConfig> {
-    let argv: Vec<String> = py
-        .import("sys")
-        .and_then(|sys| sys.getattr("argv"))
-        .and_then(|argv| argv.extract())
+    let sys = py.import("sys").ok();
+    let argv: Vec<OsString> = sys
+        .as_ref()
+        .and_then(|sys| sys.getattr("argv").ok())
+        .and_then(|argv| argv.extract().ok())
         .unwrap_or_default();
-    let python_version: String = py
-        .import("sys")
-        .and_then(|sys| sys.getattr("version"))
-        .and_then(|version| version.extract())
+    let python_version: String = sys
+        .as_ref()
+        .and_then(|sys| sys.getattr("version").ok())
+        .and_then(|version| version.extract().ok())
         .unwrap_or_default();
-    let program = match (activation_path, argv.first()) {
-        (Some(path), _) => path.to_string(),
+    let program: OsString = match (activation_path, argv.first()) {
+        (Some(path), _) => path.as_os_str().to_os_string(),
         (None, Some(first)) if !first.is_empty() => first.clone(),
-        _ => "<unknown>".to_string(),
+        _ => OsString::from("<unknown>"),
     };
     let policy = serde_json::to_value(policy)
         .map_err(|err| bug!(ErrorCode::Unknown, "cannot serialise the policy: {err}"))?;
+    let mut metadata = TraceMetadataInfo {
+        python_version,
+        policy,
+        ..TraceMetadataInfo::default()
+    };
+    let args = argv.get(1..).unwrap_or_default();
+    metadata.set_process(std::env::current_dir().unwrap_or_default(), &program, args);
     Ok(TracerConfig {
         format: preflight.format,
-        activation_path: activation_path.map(str::to_string),
-        metadata: TraceMetadataInfo {
-            workdir: std::env::current_dir().unwrap_or_default(),
-            program,
-            args: argv.into_iter().skip(1).collect(),
-            python_version,
-            policy,
-            partial_reason: None,
-        },
+        activation_path: activation_path.map(Path::to_path_buf),
+        metadata,
     })
 }

@@ -1,7 +1,6 @@
 //! Per-code-object decisions and ids, computed once per code object: whether it
-//! is traced at all (the recorder's own package, frozen code, the import
-//! machinery and the standard library are not), its parameters, and lazily
-//! its path/function/variable ids.
+//! is traced at all (the interpreter's own code is not: see
+//! [`InterpreterPaths`]), its parameters, and lazily its path/function/variable ids.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -12,6 +11,7 @@ use pyo3::types::PyTuple;
 use recorder_errors::prelude::*;
 use runtime_tracing::{FunctionId, Line, PathId, VariableId};
 
+use super::interpreter::InterpreterPaths;
 use crate::writer::TraceWriter;
 
 /// `co_flags` bits.
@@ -48,8 +48,8 @@ pub struct Param {
 pub struct CodeInfo {
     /// Keeps the code object alive so its address is not reused while cached.
     _code: Py<PyAny>,
-    /// `co_filename`.
-    pub filename: String,
+    /// `co_filename`, exactly (bytes as the file system has them).
+    pub path: PathBuf,
     /// `co_qualname`.
     pub qualname: String,
     /// `co_firstlineno`.
@@ -74,7 +74,7 @@ impl CodeInfo {
         if let Some(ids) = self.ids {
             return Ok(ids);
         }
-        let path_id = writer.ensure_path(&self.filename)?;
+        let path_id = writer.ensure_os_path(&self.path)?;
         let function_id = writer.ensure_function(&self.qualname, path_id, self.first_line)?;
         let ids = (path_id, function_id, Line(self.first_line));
         self.ids = Some(ids);
@@ -107,16 +107,16 @@ pub type CodeMap = HashMap<usize, Box<CodeInfo>, BuildHasherDefault<PtrHasher>>;
 #[derive(Debug, Default)]
 pub struct CodeCache {
     map: CodeMap,
-    /// Standard-library directories (with a trailing `/`).
-    stdlib: Vec<String>,
+    /// The interpreter's own directories (code there is not recorded).
+    interpreter: InterpreterPaths,
 }
 
 impl CodeCache {
-    /// A cache that also skips code under the interpreter's standard-library directories.
+    /// A cache that skips the interpreter's own code (see [`InterpreterPaths`]).
     pub fn new(py: Python<'_>) -> CodeCache {
         CodeCache {
             map: CodeMap::default(),
-            stdlib: stdlib_dirs(py),
+            interpreter: InterpreterPaths::read(py),
         }
     }
 
@@ -124,7 +124,7 @@ impl CodeCache {
     pub fn get(&mut self, code: &Bound<'_, PyAny>) -> RecorderResult<&mut CodeInfo> {
         let key = code.as_ptr() as usize;
         if !self.map.contains_key(&key) {
-            let info = read_code(code, &self.stdlib)?;
+            let info = read_code(code, &self.interpreter)?;
             self.map.insert(key, Box::new(info));
         }
         self.map
@@ -134,49 +134,14 @@ impl CodeCache {
     }
 }
 
-/// Whether a file belongs to code the recorder never traces: frozen modules,
-/// the recorder's own package, the import machinery, and the standard library
-/// (`stdlib` directories) except third-party packages installed inside it.
-pub fn is_internal(filename: &str, stdlib: &[String]) -> bool {
-    filename.starts_with("<frozen ")
-        || filename.contains("/codetracer_python_recorder/")
-        || filename.contains("/importlib/")
-        || (stdlib.iter().any(|dir| filename.starts_with(dir.as_str()))
-            && !filename.contains("/site-packages/")
-            && !filename.contains("/dist-packages/"))
-}
-
-/// `sysconfig`'s `stdlib` and `platstdlib` directories, as given and resolved.
-fn stdlib_dirs(py: Python<'_>) -> Vec<String> {
-    let mut dirs = Vec::new();
-    for key in ["stdlib", "platstdlib"] {
-        let dir: Option<String> = py
-            .import("sysconfig")
-            .and_then(|sysconfig| sysconfig.call_method1("get_path", (key,)))
-            .and_then(|dir| dir.extract())
-            .ok();
-        let Some(dir) = dir else { continue };
-        let resolved = std::fs::canonicalize(&dir)
-            .ok()
-            .and_then(|path| path.to_str().map(str::to_string));
-        for dir in std::iter::once(dir).chain(resolved) {
-            let dir = format!("{}/", dir.trim_end_matches('/'));
-            if dir.len() > 1 && !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
-        }
-    }
-    dirs
-}
-
-fn read_code(code: &Bound<'_, PyAny>, stdlib: &[String]) -> RecorderResult<CodeInfo> {
+fn read_code(code: &Bound<'_, PyAny>, interpreter: &InterpreterPaths) -> RecorderResult<CodeInfo> {
     let attr = |name: &str| {
         code.getattr(name).map_err(|err| {
             target!(ErrorCode::FrameIntrospectionFailed, "cannot read {name} of a code object: {err}"; "attribute" = name)
         })
     };
     let extract_err = |name: &str, err: PyErr| target!(ErrorCode::FrameIntrospectionFailed, "unexpected {name} on a code object: {err}"; "attribute" = name);
-    let filename: String = attr("co_filename")?
+    let path: PathBuf = attr("co_filename")?
         .extract()
         .map_err(|e| extract_err("co_filename", e))?;
     let qualname: String = attr("co_qualname")?
@@ -185,10 +150,10 @@ fn read_code(code: &Bound<'_, PyAny>, stdlib: &[String]) -> RecorderResult<CodeI
     let first_line: i64 = attr("co_firstlineno")?
         .extract()
         .map_err(|e| extract_err("co_firstlineno", e))?;
-    let skip = is_internal(&filename, stdlib);
+    let skip = interpreter.is_internal(&path);
     let mut info = CodeInfo {
         _code: code.clone().unbind(),
-        filename,
+        path,
         qualname,
         first_line,
         skip,
@@ -250,17 +215,22 @@ fn read_code(code: &Bound<'_, PyAny>, stdlib: &[String]) -> RecorderResult<CodeI
 /// Recording postponed until code from one file starts.
 #[derive(Debug)]
 pub struct Activation {
-    path: Option<(String, Option<PathBuf>)>,
+    path: Option<(PathBuf, Option<PathBuf>)>,
     active: bool,
 }
 
 impl Activation {
     /// Active at once without a path; else when code from `path` starts.
-    pub fn new(path: Option<&str>) -> Activation {
+    pub fn new(path: Option<&Path>) -> Activation {
         Activation {
-            path: path.map(|path| (path.to_string(), std::fs::canonicalize(path).ok())),
+            path: path.map(|path| (path.to_path_buf(), std::fs::canonicalize(path).ok())),
             active: path.is_none(),
         }
+    }
+
+    /// Whether recording is on (no activation path, or its code started).
+    pub fn is_active(&self) -> bool {
+        self.active
     }
 
     /// Starts recording when `info` belongs to the activation file; returns whether recording is on.
@@ -273,38 +243,19 @@ impl Activation {
             return true;
         };
         let matches = *info.activates.get_or_insert_with(|| {
-            info.filename == *raw
+            info.path == *raw
                 || canonical.as_deref().is_some_and(|canonical| {
-                    std::fs::canonicalize(Path::new(&info.filename))
-                        .is_ok_and(|file| file == canonical)
+                    std::fs::canonicalize(&info.path).is_ok_and(|file| file == canonical)
                 })
         });
+        if matches {
+            log::debug!(
+                "activation: recording starts with {} in {}",
+                info.qualname,
+                info.path.display()
+            );
+        }
         self.active = matches;
         matches
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_internal;
-
-    #[test]
-    fn internal_code_is_recognised_by_its_file() {
-        let stdlib = vec!["/usr/lib/python3.12/".to_string()];
-        assert!(is_internal("<frozen importlib._bootstrap>", &stdlib));
-        assert!(is_internal(
-            "/x/python/codetracer_python_recorder/session.py",
-            &stdlib
-        ));
-        assert!(is_internal(
-            "/usr/lib/python3.12/asyncio/base_events.py",
-            &stdlib
-        ));
-        assert!(!is_internal(
-            "/usr/lib/python3.12/site-packages/pkg/mod.py",
-            &stdlib
-        ));
-        assert!(!is_internal("/home/me/app.py", &stdlib));
-        assert!(!is_internal("<string>", &stdlib));
     }
 }

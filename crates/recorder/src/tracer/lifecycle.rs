@@ -1,6 +1,8 @@
 //! Creating a tracer over a staged directory, finishing it (balancing every
 //! open frame, committing the output) and settling it after a failure.
 
+use std::path::PathBuf;
+
 use faultfs::StagedDir;
 use pyo3::prelude::*;
 use recorder_errors::prelude::*;
@@ -12,13 +14,22 @@ use super::RuntimeTracer;
 use crate::encode::{Limits, ValueEncoder};
 use crate::writer::{Settlement, TraceFormat, TraceMetadataInfo, TraceWriter};
 
+/// Every file a settled trace directory may hold.
+const OUTPUT_FILES: [&str; 5] = [
+    "trace.json",
+    "trace.bin",
+    crate::writer::PATHS_FILE,
+    crate::writer::METADATA_FILE,
+    faultfs::PARTIAL_MARKER,
+];
+
 /// What a recording is set up with.
 #[derive(Debug, Clone)]
 pub struct TracerConfig {
     /// Events file format.
     pub format: TraceFormat,
     /// Record nothing until code from this file starts.
-    pub activation_path: Option<String>,
+    pub activation_path: Option<PathBuf>,
     /// Metadata written at the end.
     pub metadata: TraceMetadataInfo,
 }
@@ -31,6 +42,7 @@ impl RuntimeTracer {
         staged: StagedDir,
         config: TracerConfig,
     ) -> RecorderResult<RuntimeTracer> {
+        let target = staged.target().to_path_buf();
         let mut writer = TraceWriter::create(staged, config.format, &config.metadata.program)?;
         let threads = Threads::start(&mut writer)?;
         writer.toplevel_call()?;
@@ -42,7 +54,34 @@ impl RuntimeTracer {
             activation: Activation::new(config.activation_path.as_deref()),
             recorded: 0,
             metadata: config.metadata,
+            target,
         })
+    }
+
+    /// Whether recording is on (its activation file, if any, has started).
+    pub fn activated(&self) -> bool {
+        self.activation.is_active()
+    }
+
+    /// The events format.
+    pub fn format(&self) -> TraceFormat {
+        self.writer.format()
+    }
+
+    /// Events written so far (interning events included).
+    pub fn event_count(&self) -> u64 {
+        self.writer.event_count()
+    }
+
+    /// The bytes of the recorder's files now in the trace directory (after
+    /// a commit or a partial settle); `None` when none can be read.
+    pub fn output_bytes(&self) -> Option<u64> {
+        let sizes: Vec<u64> = OUTPUT_FILES
+            .iter()
+            .filter_map(|name| std::fs::metadata(self.target.join(name)).ok())
+            .map(|metadata| metadata.len())
+            .collect();
+        (!sizes.is_empty()).then(|| sizes.iter().sum())
     }
 
     /// Hands buffered events to the file.

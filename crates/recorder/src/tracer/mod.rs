@@ -1,6 +1,7 @@
 //! The tracer: turns monitoring events into trace events. `RuntimeTracer` is
 //! the state of one recording; its collaborators:
-//! [`filtering`] (per-code-object cache and activation gating), [`threads`]
+//! [`filtering`] (per-code-object cache and activation gating),
+//! [`interpreter`] (the interpreter's own directories), [`threads`]
 //! (per-thread attribution and open frames), [`frame`] (reading locals),
 //! [`events`] (one method per monitoring event) and [`lifecycle`] (creation,
 //! finishing, settling after a failure).
@@ -8,6 +9,7 @@
 pub mod events;
 pub mod filtering;
 pub mod frame;
+pub mod interpreter;
 pub mod lifecycle;
 pub mod threads;
 
@@ -30,4 +32,6 @@ pub struct RuntimeTracer {
     /// Calls, steps and returns recorded from callbacks (for `require_trace`).
     recorded: u64,
     metadata: TraceMetadataInfo,
+    /// The trace directory.
+    target: std::path::PathBuf,
 }
