@@ -28,7 +28,8 @@ use runtime_tracing::TraceLowLevelEvent;
 use serde_json::Value;
 
 use crate::writer::{
-    ChunkOut, EventSink, ExactBytes, TraceFormat, TraceMetadataInfo, METADATA_FILE, PATHS_FILE,
+    write_events, write_whole, ExactBytes, TraceFormat, TraceMetadataInfo, METADATA_FILE,
+    PATHS_FILE,
 };
 use locate::DeadRecording;
 
@@ -82,9 +83,9 @@ pub fn recover(fs: Arc<dyn FileSystem>, path: &Path) -> RecorderResult<Recovery>
         StagedDir::create(Arc::clone(&fs), &dead.target).io_context("mkdir", &dead.target)?;
     write_events(&mut staged, format, &events)?;
     let paths = paths_of(&events);
-    write_small(&mut staged, PATHS_FILE, &to_json(&paths)?)?;
+    write_whole(&mut staged, PATHS_FILE, &to_json(&paths)?)?;
     let program = paths.first().cloned().unwrap_or_default();
-    write_small(
+    write_whole(
         &mut staged,
         METADATA_FILE,
         &metadata(fs.as_ref(), &dead, format, program)?,
@@ -105,30 +106,6 @@ pub fn recover(fs: Arc<dyn FileSystem>, path: &Path) -> RecorderResult<Recovery>
         closing: added,
         leftovers,
     })
-}
-
-/// Writes the events file into `staged` in `format`.
-fn write_events(
-    staged: &mut StagedDir,
-    format: TraceFormat,
-    events: &[TraceLowLevelEvent],
-) -> RecorderResult<()> {
-    let name = format.events_file();
-    let path = staged.staging().join(name);
-    let file = staged.create_file(name).io_context("create", &path)?;
-    let mut sink = EventSink::new(format, ChunkOut::new(file)).map_err(|err| err.at(&path))?;
-    for event in events {
-        sink.write(event).map_err(|err| err.at(&path))?;
-    }
-    sink.finish().map_err(|err| err.at(&path))
-}
-
-/// Writes one whole small file into `staged`.
-fn write_small(staged: &mut StagedDir, name: &str, bytes: &[u8]) -> RecorderResult<()> {
-    let path = staged.staging().join(name);
-    let mut out = ChunkOut::new(staged.create_file(name).io_context("create", &path)?);
-    out.hand(bytes).map_err(|err| err.at(&path))?;
-    out.finish().map_err(|err| err.at(&path))
 }
 
 /// The source paths in `PathId` order: the events' `Path`s, as the writer interned them.

@@ -1,8 +1,13 @@
-//! The trace writer: interns paths, functions, types and variable names,
-//! streams `runtime_tracing` events through an [`EventSink`] into a
-//! `faultfs::StagedDir`, and settles the directory as complete, partial or absent.
+//! The trace writer: interns paths, functions, types ([`TypeInterner`]) and
+//! variable names, serialises `runtime_tracing` events ([`json`], `binary`)
+//! through an [`EventSink`] into a `faultfs::StagedDir`, and settles the
+//! directory as complete, partial or absent.
 
+mod binary;
 mod chunk;
+mod files;
+mod interner;
+pub mod json;
 mod metadata;
 mod sink;
 
@@ -16,9 +21,14 @@ use runtime_tracing::{
     TypeRecord, TypeSpecificInfo, VariableId,
 };
 
-pub use chunk::ChunkOut;
+pub use binary::HEADERV1;
+pub use files::{write_events, write_whole};
+pub use interner::TypeInterner;
 pub use metadata::{ExactBytes, TraceMetadataInfo};
-pub use sink::{EventSink, TraceFormat, HEADERV1};
+pub use sink::TraceFormat;
+
+use chunk::ChunkOut;
+use sink::EventSink;
 
 /// File listing the source paths in `PathId` order.
 pub const PATHS_FILE: &str = "trace_paths.json";
@@ -48,11 +58,12 @@ pub struct TraceWriter {
     paths: HashMap<String, PathId>,
     path_list: Vec<String>,
     functions: HashMap<(PathId, i64, String), FunctionId>,
-    function_sites: Vec<(PathId, Line)>,
+    /// Type ids by interning key ([`TypeInterner`]).
     types: HashMap<String, TypeId>,
     variables: HashMap<String, VariableId>,
     /// The exact bytes of interned paths that are not UTF-8, by path id.
     exact_paths: BTreeMap<usize, Vec<u8>>,
+    /// Events written so far (for the finish log line).
     events: u64,
     /// Side files whose bytes are complete (written and fsynced) in staging.
     finished_side_files: Vec<&'static str>,
@@ -89,7 +100,6 @@ impl TraceWriter {
             paths: HashMap::new(),
             path_list: Vec::new(),
             functions: HashMap::new(),
-            function_sites: Vec::new(),
             types: HashMap::new(),
             variables: HashMap::new(),
             exact_paths: BTreeMap::new(),
@@ -100,7 +110,11 @@ impl TraceWriter {
             events_broken: false,
             events_closed: false,
         };
-        writer.ensure_type_id(TypeKind::None, "None")?;
+        writer.intern_type("None", || TypeRecord {
+            kind: TypeKind::None,
+            lang_type: "None".to_string(),
+            specific_info: TypeSpecificInfo::None,
+        })?;
         let path_id = writer.ensure_path(program)?;
         writer.ensure_function(TOPLEVEL_NAME, path_id, 1)?;
         Ok(writer)
@@ -195,44 +209,13 @@ impl TraceWriter {
         if let Some(id) = self.functions.get(&key) {
             return Ok(*id);
         }
-        let id = FunctionId(self.function_sites.len());
+        let id = FunctionId(self.functions.len());
         self.emit(&TraceLowLevelEvent::Function(FunctionRecord {
             path_id,
             line: Line(line),
             name: name.to_string(),
         }))?;
         self.functions.insert(key, id);
-        self.function_sites.push((path_id, Line(line)));
-        Ok(id)
-    }
-
-    /// Where function `id` is defined.
-    pub fn function_site(&self, id: FunctionId) -> Option<(PathId, Line)> {
-        self.function_sites.get(id.0).copied()
-    }
-
-    /// The id of a type without specific info, keyed by `lang_type`.
-    pub fn ensure_type_id(&mut self, kind: TypeKind, lang_type: &str) -> RecorderResult<TypeId> {
-        self.ensure_type(lang_type, || TypeRecord {
-            kind,
-            lang_type: lang_type.to_string(),
-            specific_info: TypeSpecificInfo::None,
-        })
-    }
-
-    /// The id of the type interned under `key`, writing a `Type` event (built by
-    /// `record`) the first time.
-    pub fn ensure_type(
-        &mut self,
-        key: &str,
-        record: impl FnOnce() -> TypeRecord,
-    ) -> RecorderResult<TypeId> {
-        if let Some(id) = self.types.get(key) {
-            return Ok(*id);
-        }
-        let id = TypeId(self.types.len());
-        self.emit(&TraceLowLevelEvent::Type(record()))?;
-        self.types.insert(key.to_string(), id);
         Ok(id)
     }
 
@@ -446,12 +429,7 @@ impl TraceWriter {
                 "the trace directory is already settled"
             ));
         };
-        let target = staged.target().join(name);
-        let file = staged.create_file(name).io_context("create", &target)?;
-        let mut out = ChunkOut::new(file);
-        let path = out.path().to_path_buf();
-        out.hand(bytes).map_err(|err| err.at(&path))?;
-        out.finish().map_err(|err| err.at(&path))?;
+        write_whole(staged, name, bytes)?;
         self.finished_side_files.push(name);
         Ok(())
     }

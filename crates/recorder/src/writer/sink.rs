@@ -1,22 +1,15 @@
-//! Event serialisation for the two file formats, buffered in chunks of
-//! [`CHUNK_SIZE`] so memory stays flat however long the trace runs.
-//!
-//! - `json`: `trace.json`, `[` on the first line, one event per line, `,` after
-//!   every event but the last, `]` on the last line;
-//! - `binary`: `trace.bin`, runtime_tracing's `HEADERV1` followed by a seekable
-//!   zstd stream of CBOR-encoded events (what `CborZstdTraceWriter` produces).
+//! The events file of either format: [`TraceFormat`] names it, [`EventSink`]
+//! hands each event to the format's sink ([`super::json`], [`super::binary`]),
+//! which buffers its bytes in chunks of [`super::CHUNK_SIZE`] so memory stays
+//! flat however long the trace runs.
 
-use std::io;
 use std::path::Path;
 
 use runtime_tracing::TraceLowLevelEvent;
-use zeekstd::seek_table::Format;
-use zeekstd::RawEncoder;
 
-use super::chunk::{ChunkOut, FileOpError, FileOpResult, OpResultExt, CHUNK_SIZE};
-
-/// runtime_tracing's binary header (`cbor_zstd_writer::HEADERV1`).
-pub const HEADERV1: [u8; 8] = [0xC0, 0xDE, 0x72, 0xAC, 0xE2, 0x01, 0x00, 0x00];
+use super::binary::BinarySink;
+use super::chunk::{ChunkOut, FileOpResult};
+use super::json::JsonSink;
 
 /// The trace events file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +58,8 @@ pub enum EventSink {
 impl std::fmt::Debug for EventSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EventSink::Json(sink) => f.debug_tuple("Json").field(&sink.out.path()).finish(),
-            EventSink::Binary(sink) => f.debug_tuple("Binary").field(&sink.out.path()).finish(),
+            EventSink::Json(sink) => f.debug_tuple("Json").field(&sink.path()).finish(),
+            EventSink::Binary(sink) => f.debug_tuple("Binary").field(&sink.path()).finish(),
         }
     }
 }
@@ -83,8 +76,8 @@ impl EventSink {
     /// The staged events file.
     pub fn path(&self) -> &Path {
         match self {
-            EventSink::Json(sink) => sink.out.path(),
-            EventSink::Binary(sink) => sink.out.path(),
+            EventSink::Json(sink) => sink.path(),
+            EventSink::Binary(sink) => sink.path(),
         }
     }
 
@@ -102,17 +95,8 @@ impl EventSink {
     /// operating system.
     pub fn flush_to_os(&mut self) -> FileOpResult<()> {
         match self {
-            EventSink::Json(sink) => {
-                sink.flush()?;
-                sink.out.flush_file()
-            }
-            EventSink::Binary(sink) => {
-                sink.flush()?;
-                if sink.frame_open {
-                    sink.end_frame()?;
-                }
-                sink.out.flush_file()
-            }
+            EventSink::Json(sink) => sink.flush_to_os(),
+            EventSink::Binary(sink) => sink.flush_to_os(),
         }
     }
 
@@ -123,154 +107,5 @@ impl EventSink {
             EventSink::Json(sink) => sink.finish(),
             EventSink::Binary(sink) => sink.finish(),
         }
-    }
-}
-
-/// `trace.json` writer.
-pub struct JsonSink {
-    out: ChunkOut,
-    buf: Vec<u8>,
-    first: bool,
-}
-
-impl JsonSink {
-    fn new(out: ChunkOut) -> JsonSink {
-        let mut buf = Vec::with_capacity(CHUNK_SIZE + 4096);
-        buf.extend_from_slice(b"[\n");
-        JsonSink {
-            out,
-            buf,
-            first: true,
-        }
-    }
-
-    fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
-        if !self.first {
-            self.buf.extend_from_slice(b",\n");
-        }
-        self.first = false;
-        crate::encode::json::write_event(&mut self.buf, event)
-            .map_err(io::Error::other)
-            .op("encode")?;
-        if self.buf.len() >= CHUNK_SIZE {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> FileOpResult<()> {
-        let result = self.out.hand(&self.buf);
-        self.buf.clear();
-        result
-    }
-
-    fn finish(mut self) -> FileOpResult<()> {
-        self.buf.extend_from_slice(b"\n]\n");
-        self.flush()?;
-        self.out.finish()
-    }
-}
-
-/// `trace.bin` writer.
-pub struct BinarySink {
-    out: ChunkOut,
-    buf: Vec<u8>,
-    zbuf: Vec<u8>,
-    encoder: RawEncoder<'static>,
-    /// Bytes were compressed into the current zstd frame since it began.
-    frame_open: bool,
-    /// Compressed bytes were handed over since the file was last flushed.
-    handed: bool,
-}
-
-impl BinarySink {
-    fn new(mut out: ChunkOut) -> FileOpResult<BinarySink> {
-        out.hand(&HEADERV1)?;
-        Ok(BinarySink {
-            out,
-            buf: Vec::with_capacity(CHUNK_SIZE + 4096),
-            zbuf: vec![0; CHUNK_SIZE],
-            encoder: RawEncoder::new().map_err(io::Error::other).op("compress")?,
-            frame_open: false,
-            handed: false,
-        })
-    }
-
-    /// Serialises one event; a full buffer is compressed and handed over, and
-    /// what zstd made of it goes on to the operating system (compressed
-    /// pieces are small: left in the file's buffer, a kill would lose
-    /// megabytes of events).
-    fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
-        let buf = std::mem::take(&mut self.buf);
-        self.buf = cbor4ii::serde::to_vec(buf, event)
-            .map_err(io::Error::other)
-            .op("encode")?;
-        if self.buf.len() >= CHUNK_SIZE {
-            self.flush()?;
-            if self.handed {
-                self.out.flush_file()?;
-                self.handed = false;
-            }
-        }
-        Ok(())
-    }
-
-    /// Compresses the buffered CBOR and hands the compressed bytes over.
-    fn flush(&mut self) -> FileOpResult<()> {
-        let mut consumed = 0;
-        while consumed < self.buf.len() {
-            let progress = self
-                .encoder
-                .compress(&self.buf[consumed..], &mut self.zbuf)
-                .map_err(io::Error::other)
-                .op("compress")?;
-            if progress.in_progress() == 0 && progress.out_progress() == 0 {
-                return Err(FileOpError::new(
-                    "compress",
-                    io::Error::other("zstd encoder made no progress"),
-                ));
-            }
-            consumed += progress.in_progress();
-            self.frame_open = true;
-            self.handed |= progress.out_progress() > 0;
-            self.out.hand(&self.zbuf[..progress.out_progress()])?;
-        }
-        self.buf.clear();
-        Ok(())
-    }
-
-    /// Ends the current zstd frame and hands its epilogue over.
-    fn end_frame(&mut self) -> FileOpResult<()> {
-        loop {
-            let progress = self
-                .encoder
-                .end_frame(&mut self.zbuf)
-                .map_err(io::Error::other)
-                .op("compress")?;
-            self.out.hand(&self.zbuf[..progress.out_progress()])?;
-            if progress.data_left() == 0 {
-                self.frame_open = false;
-                return Ok(());
-            }
-        }
-    }
-
-    fn finish(mut self) -> FileOpResult<()> {
-        self.flush()?;
-        if self.frame_open || self.encoder.seek_table().num_frames() == 0 {
-            self.end_frame()?;
-        }
-        let mut table = self
-            .encoder
-            .into_seek_table()
-            .into_format_serializer(Format::Foot);
-        loop {
-            let written = table.write_into(&mut self.zbuf);
-            if written == 0 {
-                break;
-            }
-            self.out.hand(&self.zbuf[..written])?;
-        }
-        self.out.finish()
     }
 }
