@@ -40,6 +40,7 @@ from .policy import (
     metrics_snapshot,
     policy_snapshot,
 )
+from .recover import Recovery, recover
 
 __all__ = [
     "TraceSession",
@@ -51,6 +52,8 @@ __all__ = [
     "is_tracing",
     "trace",
     "flush",
+    "recover",
+    "Recovery",
     "RecorderError",
     "UsageError",
     "EnvironmentError",

@@ -2,6 +2,10 @@
 
 ``python -m codetracer_python_recorder [options] (script.py | -m module) [args...]``
 
+``python -m codetracer_python_recorder recover DIR`` turns the trace directory
+of a recording whose process died into a partial trace (see :mod:`.recover`);
+a script named ``recover`` runs as ``./recover``.
+
 Everything after the script (or the module name) belongs to the program; one
 ``--`` right after the script is a separator and is dropped (as in 0.3). The
 program runs as under plain ``python``: same ``sys.argv``, ``sys.path[0]``,
@@ -309,7 +313,12 @@ def main(argv: Iterable[str] | None = None) -> int:
     and puts ``sys.argv``, ``sys.path[0]`` and ``__main__`` back afterwards;
     without, it is the process's entry point and reads ``sys.argv``.
     """
-    run = _prepare(list(sys.argv[1:] if argv is None else argv), in_process=argv is not None)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["recover"]:
+        from .recover import main as recover_main
+
+        return recover_main(arguments[1:])
+    run = _prepare(arguments, in_process=argv is not None)
     if isinstance(run, int):
         return run
     try:

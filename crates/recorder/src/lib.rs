@@ -23,6 +23,7 @@ pub(crate) mod logging;
 pub(crate) mod monitoring;
 pub(crate) mod panics;
 pub(crate) mod policy;
+pub(crate) mod recover;
 pub(crate) mod session;
 pub(crate) mod tracer;
 pub(crate) mod writer;
@@ -30,6 +31,7 @@ pub(crate) mod writer;
 pub use ffi::{guard, to_py_err, ERRORS_MODULE};
 pub use logging::trailer::set_writer as set_trailer_writer;
 pub use policy::{configure as configure_policy, OnRecorderError, PolicyKey, PolicyUpdate};
+pub use recover::{recover, Recovery};
 pub use session::{flush, is_tracing, start, stop};
 pub use writer::json::write_event;
 pub use writer::{

@@ -72,7 +72,7 @@ pub struct RawPolicy {
     pub follow_fork: Option<bool>,
 }
 
-/// `[faults]`: fail points, a faultfs plan, a signal and a real kernel fault.
+/// `[faults]`: fail points, a faultfs plan, a signal, a real kernel fault and a kill.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFaults {
@@ -80,6 +80,7 @@ pub struct RawFaults {
     pub faultfs_plan: Option<String>,
     pub signal: Option<RawSignal>,
     pub real: Option<RawReal>,
+    pub kill: Option<String>,
 }
 
 /// `signal = { send = "SIGINT", after_ms = N }` or `{ send, at_failpoint, delay_ms }`.
@@ -134,6 +135,7 @@ pub struct RawExpect {
     pub partial_reason: Option<String>,
     pub max_duration_ms: Option<u64>,
     pub not_reached: Option<Vec<String>>,
+    pub min_events: Option<usize>,
 }
 
 /// `[sweep]`: how `harness sweep` injects its faults.
@@ -184,7 +186,8 @@ overlay_fields!(RawFaults {
     failpoints,
     faultfs_plan,
     signal,
-    real
+    real,
+    kill
 });
 overlay_fields!(RawSweep { errno, in_tests });
 overlay_fields!(RawExpect {
@@ -200,6 +203,7 @@ overlay_fields!(RawExpect {
     partial_reason,
     max_duration_ms,
     not_reached,
+    min_events,
 });
 
 #[cfg(test)]

@@ -6,12 +6,15 @@ use super::model::{PolicyKey, PolicyUpdate};
 
 /// Reads every policy variable through `lookup` (the process environment in
 /// production). Returns the settings of the good variables, and the error of
-/// the first bad one, if any: a bad value never hides the others.
+/// the first bad one, if any: a bad value never hides the others. A variable
+/// that is empty (or only blanks) is the same as an unset one, whatever its
+/// key: `CODETRACER_REQUIRE_TRACE=` and `CODETRACER_LOG_FILE=` both leave the
+/// default.
 pub fn read_with(lookup: impl Fn(&str) -> Option<String>) -> (PolicyUpdate, Option<RecorderError>) {
     let mut update = PolicyUpdate::default();
     let mut first_error = None;
     for &key in PolicyKey::ALL {
-        let Some(text) = lookup(key.env_var()) else {
+        let Some(text) = lookup(key.env_var()).filter(|text| !text.trim().is_empty()) else {
             continue;
         };
         let source = format!("environment variable {}", key.env_var());
@@ -48,6 +51,17 @@ mod tests {
         let (update, error) = read(&[]);
         assert_eq!(update, PolicyUpdate::default());
         assert!(error.is_none());
+    }
+
+    #[test]
+    fn an_empty_variable_is_the_same_as_an_unset_one_for_every_key() {
+        for &key in PolicyKey::ALL {
+            for empty in ["", "  "] {
+                let (update, error) = read(&[(key.env_var(), empty)]);
+                assert!(error.is_none(), "{}={empty:?}: {error:?}", key.env_var());
+                assert_eq!(update, PolicyUpdate::default(), "{}", key.env_var());
+            }
+        }
     }
 
     #[test]

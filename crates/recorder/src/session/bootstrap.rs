@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use faultfs::{EntryKind, FileSystem, StagedDir};
+use faultfs::{EntryKind, FileSystem, StagedDir, StagingOwner};
 use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 
@@ -68,7 +68,8 @@ fn preflight(py: Python<'_>, path: &Path, format: &str) -> RecorderResult<Prefli
         ErrorCode::TraceDirConflict,
         "the trace directory path is empty"
     );
-    let dir = path.to_path_buf();
+    // Resolved once, now: the program's own `os.chdir` later changes nothing.
+    let dir = std::path::absolute(path).map_err(|err| dir_create_failed(err, "resolve", path))?;
     let fs = faultfs::from_env()?;
     check_target(fs.as_ref(), &dir)?;
     Ok(Preflight { dir, format, fs })
@@ -85,6 +86,7 @@ fn check_target(fs: &dyn FileSystem, dir: &Path) -> RecorderResult<()> {
         None => Ok(()),
         Some(EntryKind::Dir) => {
             let entries = fs.read_dir(dir).io_context("list", dir)?;
+            only_staging_left(dir, &entries)?;
             ensure_usage!(
                 entries.is_empty(),
                 ErrorCode::TraceDirConflict,
@@ -101,6 +103,40 @@ fn check_target(fs: &dyn FileSystem, dir: &Path) -> RecorderResult<()> {
             "path" = dir.display()
         )),
     }
+}
+
+/// A directory holding nothing but staging directories is not "not empty" to
+/// its user (`ls` shows nothing): say whose they are, and for a recording
+/// whose process died, how to recover it.
+fn only_staging_left(dir: &Path, entries: &[String]) -> RecorderResult<()> {
+    let owners: Vec<StagingOwner> = entries
+        .iter()
+        .map_while(|name| StagingOwner::from_dir_name(name))
+        .collect();
+    if owners.is_empty() || owners.len() != entries.len() {
+        return Ok(());
+    }
+    if let Some(live) = owners.iter().find(|owner| owner.is_alive()) {
+        return Err(usage!(
+            ErrorCode::TraceDirConflict,
+            "trace directory {} is in use by a running recording (process {}); choose another directory",
+            dir.display(), live.pid();
+            "path" = dir.display(),
+            "pid" = live.pid()
+        ));
+    }
+    let pids: Vec<String> = owners.iter().map(|owner| owner.pid().to_string()).collect();
+    let command = format!(
+        "python -m codetracer_python_recorder recover {}",
+        dir.display()
+    );
+    Err(usage!(
+        ErrorCode::TraceDirConflict,
+        "trace directory {} holds the unfinished recording of process {}, which died before finishing; run `{command}` to make it a partial trace, or remove it, or choose another directory",
+        dir.display(), pids.join(", ");
+        "path" = dir.display(),
+        "recover" = command
+    ))
 }
 
 /// Creates the trace directory (and missing parents) and its staging directory.

@@ -111,7 +111,10 @@ fn start_request(py: Python<'_>, request: StartRequest) -> RecorderResult<()> {
         Origin::Start { was_lost }
     };
     let policy = policy::snapshot();
-    let tracer = match bootstrap::prepare(py, &request, &policy) {
+    // A panic while preparing (say, in the filesystem) is a failure to
+    // start like any other: under `disable` the program runs untraced.
+    let prepared = panics::catch("start", || bootstrap::prepare(py, &request, &policy));
+    let tracer = match prepared {
         Ok(tracer) => tracer,
         Err(error) => return fail(py, None, error, origin),
     };
@@ -189,7 +192,8 @@ pub fn stop(py: Python<'_>) -> RecorderResult<()> {
     result
 }
 
-/// Hands buffered events to the file. Raises a pending failure (once).
+/// Hands buffered events to the file and the operating system (they survive
+/// the process being killed). Raises a pending failure (once).
 pub fn flush(py: Python<'_>) -> RecorderResult<()> {
     if !fork::ready(py) {
         return Ok(());
@@ -201,7 +205,9 @@ pub fn flush(py: Python<'_>) -> RecorderResult<()> {
     let Some(recording) = session.recording() else {
         return Ok(());
     };
-    let Err(error) = recording.tracer.flush() else {
+    // Caught here, so the error takes the one failure path (raised once
+    // under `abort`, a warning under `disable`) and the lock is not poisoned.
+    let Err(error) = panics::catch("flush", || recording.tracer.flush()) else {
         return Ok(());
     };
     let recording = session.take_recording();
@@ -259,8 +265,10 @@ pub fn terminate(py: Python<'_>, signal: i32) -> ! {
                 "the program was ended by {name}; the trace was finished marked partial";
                 "signal" = name.clone()
             );
-            let settled =
-                panics::catch("terminate", || recording.tracer.settle_failed(&error, true));
+            let settled = panics::catch("terminate", || {
+                let settlement = recording.tracer.settle_failed(&error, true);
+                settlement.error.map_or(Ok(()), Err)
+            });
             match settled {
                 Ok(()) => log_finished(&recording, "partial (ERR_TERMINATED)"),
                 Err(settle_error) => logging::with_error_code(settle_error.code(), || {

@@ -12,7 +12,7 @@ use super::filtering::{Activation, CodeCache};
 use super::threads::Threads;
 use super::RuntimeTracer;
 use crate::encode::{Limits, ValueEncoder};
-use crate::writer::{TraceFormat, TraceMetadataInfo, TraceWriter};
+use crate::writer::{Settlement, TraceFormat, TraceMetadataInfo, TraceWriter};
 
 /// Every file a settled trace directory may hold.
 const OUTPUT_FILES: [&str; 5] = [
@@ -101,16 +101,13 @@ impl RuntimeTracer {
             ));
         }
         self.close_frames()?;
-        self.writer.commit(&self.metadata)
+        self.writer.commit(&self.metadata).map(drop)
     }
 
     /// Settles the output after `error`: marked partial (best effort: frames
-    /// balanced, events file closed) when `keep_partial`, else absent.
-    pub fn settle_failed(
-        &mut self,
-        error: &RecorderError,
-        keep_partial: bool,
-    ) -> RecorderResult<()> {
+    /// balanced, events file closed) when `keep_partial`, else absent; says
+    /// what is on disk.
+    pub fn settle_failed(&mut self, error: &RecorderError, keep_partial: bool) -> Settlement {
         if keep_partial {
             let _ = self.close_frames();
             self.metadata.partial_reason = Some(error.code().as_str().to_string());

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use runtime_tracing::{FullValueRecord, TraceLowLevelEvent, ValueRecord};
 
-use super::chunk::{ChunkOut, CHUNK_SIZE};
+use super::chunk::{ChunkOut, FileOpResult, OpResultExt, CHUNK_SIZE};
 
 /// `trace.json` writer.
 pub(super) struct JsonSink {
@@ -42,12 +42,14 @@ impl JsonSink {
     }
 
     /// Appends one event line (handing a chunk over when the buffer is full).
-    pub(super) fn write(&mut self, event: &TraceLowLevelEvent) -> io::Result<()> {
+    pub(super) fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         if !self.first {
             self.buf.extend_from_slice(b",\n");
         }
         self.first = false;
-        write_event(&mut self.buf, event).map_err(io::Error::other)?;
+        write_event(&mut self.buf, event)
+            .map_err(io::Error::other)
+            .op("encode")?;
         if self.buf.len() >= CHUNK_SIZE {
             self.flush()?;
         }
@@ -55,14 +57,21 @@ impl JsonSink {
     }
 
     /// Hands the buffered bytes to the file.
-    pub(super) fn flush(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> FileOpResult<()> {
         let result = self.out.hand(&self.buf);
         self.buf.clear();
         result
     }
 
+    /// Hands the buffered bytes to the file and the file's buffer to the
+    /// operating system.
+    pub(super) fn flush_to_os(&mut self) -> FileOpResult<()> {
+        self.flush()?;
+        self.out.flush_file()
+    }
+
     /// Closes the array, then flushes and fsyncs.
-    pub(super) fn finish(mut self) -> io::Result<()> {
+    pub(super) fn finish(mut self) -> FileOpResult<()> {
         self.buf.extend_from_slice(b"\n]\n");
         self.flush()?;
         self.out.finish()

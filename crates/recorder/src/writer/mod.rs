@@ -5,6 +5,7 @@
 
 mod binary;
 mod chunk;
+mod files;
 mod interner;
 pub mod json;
 mod metadata;
@@ -13,7 +14,7 @@ mod sink;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use faultfs::StagedDir;
+use faultfs::{Settled, StagedDir};
 use recorder_errors::prelude::*;
 use runtime_tracing::{
     CallRecord, FunctionId, FunctionRecord, Line, PathId, TraceLowLevelEvent, TypeId, TypeKind,
@@ -21,6 +22,7 @@ use runtime_tracing::{
 };
 
 pub use binary::HEADERV1;
+pub use files::{write_events, write_whole};
 pub use interner::TypeInterner;
 pub use metadata::{ExactBytes, TraceMetadataInfo};
 pub use sink::TraceFormat;
@@ -34,6 +36,18 @@ pub const PATHS_FILE: &str = "trace_paths.json";
 pub const METADATA_FILE: &str = "trace_metadata.json";
 /// Name of the writer's outermost function.
 pub const TOPLEVEL_NAME: &str = "<toplevel>";
+
+/// How the output of a failed recording was left.
+#[derive(Debug)]
+pub struct Settlement {
+    /// What settling left on disk; `None` when it is unknown (the staged
+    /// directory went into a commit that panicked; its destructor removed
+    /// what it could).
+    pub settled: Option<Settled>,
+    /// Why the partial trace that was asked for could not be kept (the
+    /// output fell back to absent).
+    pub error: Option<RecorderError>,
+}
 
 /// Streams one trace into a staged directory.
 #[derive(Debug)]
@@ -53,8 +67,11 @@ pub struct TraceWriter {
     events: u64,
     /// Side files whose bytes are complete (written and fsynced) in staging.
     finished_side_files: Vec<&'static str>,
-    /// A failed `StagedDir::commit` already rolled the output back to absent.
-    rolled_back: bool,
+    /// The staged directory went into `StagedDir::commit`: the output is
+    /// settled whatever happened there (a panic included).
+    committing: bool,
+    /// What a failed `StagedDir::commit` left when it rolled back to absent.
+    rollback: Option<Settled>,
     /// A hand-off to the events file failed: its bytes have a gap.
     events_broken: bool,
     /// The events file was terminated, flushed and fsynced.
@@ -75,7 +92,7 @@ impl TraceWriter {
             .io_context("create", &staged.target().join(name))?;
         let out = ChunkOut::new(file);
         let path = out.path().to_path_buf();
-        let sink = EventSink::new(format, out).io_context("write", &path)?;
+        let sink = EventSink::new(format, out).map_err(|err| err.at(&path))?;
         let mut writer = TraceWriter {
             staged: Some(staged),
             sink: Some(sink),
@@ -88,7 +105,8 @@ impl TraceWriter {
             exact_paths: BTreeMap::new(),
             events: 0,
             finished_side_files: Vec::new(),
-            rolled_back: false,
+            committing: false,
+            rollback: None,
             events_broken: false,
             events_closed: false,
         };
@@ -125,12 +143,16 @@ impl TraceWriter {
                 "the trace writer is already closed"
             ));
         };
-        sink.write(event).map_err(|err| {
-            self.events_broken = true;
-            RecorderError::io(err, "write", sink.path())
-        })?;
-        self.events += 1;
-        Ok(())
+        match sink.write(event) {
+            Ok(()) => {
+                self.events += 1;
+                Ok(())
+            }
+            Err(err) => {
+                self.events_broken = true;
+                Err(err.at(sink.path()))
+            }
+        }
     }
 
     /// The `Call` of the `<toplevel>` function.
@@ -141,13 +163,14 @@ impl TraceWriter {
         }))
     }
 
-    /// Hands buffered events to the file.
+    /// Hands buffered events to the file and the file's buffer to the
+    /// operating system: events written before a `flush` survive the process
+    /// being killed (`recover` finds them).
     pub fn flush(&mut self) -> RecorderResult<()> {
         if let Some(sink) = self.sink.as_mut() {
-            if let Err(err) = sink.flush() {
+            if let Err(err) = sink.flush_to_os() {
                 self.events_broken = true;
-                let path = sink.path().to_path_buf();
-                return Err(RecorderError::io(err, "write", &path));
+                return Err(err.at(sink.path()));
             }
         }
         Ok(())
@@ -208,11 +231,13 @@ impl TraceWriter {
     }
 
     /// Closes the events file, writes `trace_paths.json` and
-    /// `trace_metadata.json` (last) and commits the directory.
+    /// `trace_metadata.json` (last) and commits the directory. A staging
+    /// directory that cannot be removed after a complete commit is logged as
+    /// a warning and listed in the returned [`Settled`]; the trace stays.
     ///
     /// On error the directory is still unsettled: follow with
     /// [`TraceWriter::settle_failed`].
-    pub fn commit(&mut self, info: &TraceMetadataInfo) -> RecorderResult<()> {
+    pub fn commit(&mut self, info: &TraceMetadataInfo) -> RecorderResult<Settled> {
         self.close_events()?;
         self.write_side_files(info)?;
         let Some(staged) = self.staged.take() else {
@@ -222,14 +247,29 @@ impl TraceWriter {
             ));
         };
         let target = staged.target().to_path_buf();
-        let committed = staged.commit().io_context("commit", &target);
-        self.rolled_back = committed.is_err();
-        committed
+        self.committing = true;
+        match staged.commit() {
+            Ok(settled) => {
+                if let Some(cleanup_error) = settled.cleanup_error() {
+                    log::warn!(
+                        "trace {} is complete, but {} could not be removed: {cleanup_error}",
+                        target.display(),
+                        settled.leftovers_text()
+                    );
+                }
+                Ok(settled)
+            }
+            Err(failed) => {
+                let (err, settled) = failed.into_parts();
+                self.rollback = Some(settled);
+                Err(RecorderError::io(err, "commit", &target))
+            }
+        }
     }
 
     /// Settles the output after `error`: marked partial (with the events written
     /// so far, the array closed when the file still accepts writes, and the
-    /// side files) when `keep_partial`, else absent.
+    /// side files) when `keep_partial`, else absent. Says what is on disk.
     ///
     /// A partial output never carries a file under its final name that cannot
     /// be read or that claims completeness: a binary events file whose stream
@@ -244,21 +284,25 @@ impl TraceWriter {
         error: &RecorderError,
         keep_partial: bool,
         info: &TraceMetadataInfo,
-    ) -> RecorderResult<()> {
+    ) -> Settlement {
         let Some(staged) = self.staged.take() else {
-            if keep_partial && self.rolled_back {
-                return Err(enverr!(
+            let settled = self.rollback.take();
+            let error = (keep_partial && self.committing).then(|| {
+                enverr!(
                     ErrorCode::TraceIncomplete,
                     "the failed commit already removed the staged trace; nothing is kept"
-                ));
-            }
-            return Ok(());
+                )
+            });
+            return Settlement { settled, error };
         };
-        let target = staged.target().to_path_buf();
         if !keep_partial {
             self.sink = None;
-            return staged.abort().io_context("remove", &target);
+            return Settlement {
+                settled: Some(staged.abort()),
+                error: None,
+            };
         }
+        let target = staged.target().to_path_buf();
         // Best effort: whatever still fits makes the partial trace more useful.
         self.staged = Some(staged);
         self.close_partial_events();
@@ -269,11 +313,24 @@ impl TraceWriter {
         partial.partial_reason = Some(error.code().as_str().to_string());
         let _ = self.replace_metadata(&partial);
         let Some(staged) = self.staged.take() else {
-            return Ok(());
+            return Settlement {
+                settled: None,
+                error: None,
+            };
         };
-        staged
-            .keep_partial(error.code().as_str(), error.message())
-            .io_context("keep partial", &target)
+        match staged.keep_partial(error.code().as_str(), error.message()) {
+            Ok(settled) => Settlement {
+                settled: Some(settled),
+                error: None,
+            },
+            Err(failed) => {
+                let (err, settled) = failed.into_parts();
+                Settlement {
+                    settled: Some(settled),
+                    error: Some(RecorderError::io(err, "keep partial", &target)),
+                }
+            }
+        }
     }
 
     fn close_events(&mut self) -> RecorderResult<()> {
@@ -281,7 +338,7 @@ impl TraceWriter {
             return Ok(());
         };
         let path = sink.path().to_path_buf();
-        let closed = sink.finish().io_context("write", &path);
+        let closed = sink.finish().map_err(|err| err.at(&path));
         self.events_closed = closed.is_ok();
         self.events_broken |= closed.is_err();
         closed
@@ -372,12 +429,7 @@ impl TraceWriter {
                 "the trace directory is already settled"
             ));
         };
-        let target = staged.target().join(name);
-        let file = staged.create_file(name).io_context("create", &target)?;
-        let mut out = ChunkOut::new(file);
-        let path = out.path().to_path_buf();
-        out.hand(bytes).io_context("write", &path)?;
-        out.finish().io_context("fsync", &path)?;
+        write_whole(staged, name, bytes)?;
         self.finished_side_files.push(name);
         Ok(())
     }

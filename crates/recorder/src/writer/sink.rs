@@ -3,13 +3,12 @@
 //! which buffers its bytes in chunks of [`super::CHUNK_SIZE`] so memory stays
 //! flat however long the trace runs.
 
-use std::io;
 use std::path::Path;
 
 use runtime_tracing::TraceLowLevelEvent;
 
 use super::binary::BinarySink;
-use super::chunk::ChunkOut;
+use super::chunk::{ChunkOut, FileOpResult};
 use super::json::JsonSink;
 
 /// The trace events file format.
@@ -67,7 +66,7 @@ impl std::fmt::Debug for EventSink {
 
 impl EventSink {
     /// A sink of `format` writing to `out`.
-    pub fn new(format: TraceFormat, out: ChunkOut) -> io::Result<EventSink> {
+    pub fn new(format: TraceFormat, out: ChunkOut) -> FileOpResult<EventSink> {
         Ok(match format {
             TraceFormat::Json => EventSink::Json(JsonSink::new(out)),
             TraceFormat::Binary => EventSink::Binary(BinarySink::new(out)?),
@@ -83,24 +82,27 @@ impl EventSink {
     }
 
     /// Serialises one event (handing a chunk to the file when the buffer is full).
-    pub fn write(&mut self, event: &TraceLowLevelEvent) -> io::Result<()> {
+    pub fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         match self {
             EventSink::Json(sink) => sink.write(event),
             EventSink::Binary(sink) => sink.write(event),
         }
     }
 
-    /// Hands everything buffered so far to the file.
-    pub fn flush(&mut self) -> io::Result<()> {
+    /// Makes every event written so far recoverable if the process dies now:
+    /// hands the buffer to the file (binary: compressed, with the zstd frame
+    /// ended so that every block is complete) and the file's buffer to the
+    /// operating system.
+    pub fn flush_to_os(&mut self) -> FileOpResult<()> {
         match self {
-            EventSink::Json(sink) => sink.flush(),
-            EventSink::Binary(sink) => sink.flush(),
+            EventSink::Json(sink) => sink.flush_to_os(),
+            EventSink::Binary(sink) => sink.flush_to_os(),
         }
     }
 
     /// Terminates the stream (closing `]` / final frame and seek table), then
     /// flushes and fsyncs the file.
-    pub fn finish(self) -> io::Result<()> {
+    pub fn finish(self) -> FileOpResult<()> {
         match self {
             EventSink::Json(sink) => sink.finish(),
             EventSink::Binary(sink) => sink.finish(),
