@@ -16,7 +16,6 @@
 
 pub(crate) mod encode;
 pub(crate) mod ffi;
-#[allow(dead_code)] // until phase 2 wires the filter layer into the tracer
 pub(crate) mod filter;
 pub(crate) mod logging;
 pub(crate) mod monitoring;
@@ -30,9 +29,9 @@ pub use encode::json::write_event;
 pub use ffi::{guard, to_py_err, ERRORS_MODULE};
 pub use logging::trailer::set_writer as set_trailer_writer;
 pub use policy::{configure as configure_policy, OnRecorderError, PolicyKey, PolicyUpdate};
-pub use session::{flush, is_tracing, start, stop};
+pub use session::{flush, is_tracing, start, start_with, stop, stop_with_exit_code, StartOptions};
 pub use writer::{
-    TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE, PATHS_FILE,
+    ExitStatus, TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE, PATHS_FILE,
 };
 
 use pyo3::prelude::*;

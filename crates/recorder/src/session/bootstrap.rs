@@ -1,6 +1,7 @@
-//! Preflight and set-up of a recording: everything that can be refused before
-//! any callback is installed (interpreter, format, output path), then the
-//! staged output directory, the tracer configuration and the tracer.
+//! Preflight and set-up of a recording: the trace filters, everything else
+//! that can be refused before any callback is installed (interpreter, format,
+//! output path), then the staged output directory, the tracer configuration
+//! and the tracer.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,8 +11,11 @@ use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 
 use super::failpoints;
+use super::StartOptions;
+use crate::filter::engine::FilterEngine;
+use crate::filter::loader::load_chain;
 use crate::policy::RecorderPolicy;
-use crate::tracer::{RuntimeTracer, TracerConfig};
+use crate::tracer::{interpreter, RuntimeTracer, TracerConfig};
 use crate::writer::{TraceFormat, TraceMetadataInfo};
 
 /// The oldest interpreter with `sys.monitoring`.
@@ -28,21 +32,73 @@ struct Preflight {
     fs: Arc<dyn FileSystem>,
 }
 
-/// Everything `start` does before the monitoring tool exists: the
-/// `recorder::*` fail points, preflight, the tracer configuration, the staged
-/// output and the tracer (its preamble written).
+/// The trace filters of a recording: the builtin default, the project filter
+/// found from the program's directory and the files `options` names, read
+/// through faultfs and placed in the running interpreter. A filter that is
+/// missing, unreadable or malformed is a Usage error
+/// (`ERR_INVALID_TRACE_FILTER`) that `start` raises under either policy.
+pub(super) fn load_filters(
+    py: Python<'_>,
+    activation_path: Option<&str>,
+    options: &StartOptions,
+) -> RecorderResult<FilterEngine> {
+    let fs = faultfs::from_env()?;
+    let program_dir = program_dir(py, activation_path);
+    let chain = load_chain(fs.as_ref(), program_dir.as_deref(), &options.trace_filter)?;
+    let paths = interpreter::read(py);
+    log::debug!(
+        "trace filters: {}; interpreter directories: {paths:?}",
+        chain
+            .sources
+            .iter()
+            .map(|source| format!("{} ({})", source.meta.name, source.path))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(FilterEngine::new(chain, paths))
+}
+
+/// The traced program's directory, where the search for the project filter
+/// starts: the activation file's, else that of `sys.argv[0]` when it names a
+/// file (none for `-c` or an interactive interpreter).
+fn program_dir(py: Python<'_>, activation_path: Option<&str>) -> Option<PathBuf> {
+    let program: PathBuf = match activation_path {
+        Some(path) => PathBuf::from(path),
+        None => py
+            .import("sys")
+            .and_then(|sys| sys.getattr("argv"))
+            .and_then(|argv| argv.get_item(0))
+            .and_then(|first| first.extract())
+            .ok()?,
+    };
+    if !program.is_file() {
+        return None;
+    }
+    let dir = program.parent()?;
+    Some(if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir.to_path_buf()
+    })
+}
+
+/// Everything `start` does before the monitoring tool exists, once the
+/// filters are loaded: the `recorder::*` fail points, preflight, the tracer
+/// configuration, the staged output and the tracer (its preamble written).
 pub(super) fn prepare(
     py: Python<'_>,
     path: &str,
     format: &str,
     activation_path: Option<&str>,
+    filters: FilterEngine,
+    options: &StartOptions,
     policy: &RecorderPolicy,
 ) -> RecorderResult<RuntimeTracer> {
     failpoints::configure_failpoints()?;
     let preflight = preflight(py, path, format)?;
-    let config = tracer_config(py, &preflight, activation_path, policy)?;
+    let config = tracer_config(py, &preflight, activation_path, filters, options, policy)?;
     let staged = stage(&preflight)?;
-    RuntimeTracer::create(py, staged, config)
+    RuntimeTracer::create(staged, config)
 }
 
 /// Refuses an unsupported interpreter, an unknown format and an output path
@@ -137,6 +193,8 @@ fn tracer_config(
     py: Python<'_>,
     preflight: &Preflight,
     activation_path: Option<&str>,
+    filters: FilterEngine,
+    options: &StartOptions,
     policy: &RecorderPolicy,
 ) -> RecorderResult<TracerConfig> {
     let argv: Vec<String> = py
@@ -159,6 +217,8 @@ fn tracer_config(
     Ok(TracerConfig {
         format: preflight.format,
         activation_path: activation_path.map(str::to_string),
+        filters,
+        module_name_from_globals: options.module_name_from_globals,
         metadata: TraceMetadataInfo {
             workdir: std::env::current_dir().unwrap_or_default(),
             program,
@@ -166,6 +226,8 @@ fn tracer_config(
             python_version,
             policy,
             partial_reason: None,
+            trace_filter: None,
+            exit_status: None,
         },
     })
 }

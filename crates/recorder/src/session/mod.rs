@@ -22,6 +22,8 @@ mod failpoints;
 mod failure;
 mod state;
 
+use std::path::PathBuf;
+
 use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 
@@ -44,13 +46,46 @@ pub fn is_tracing(py: Python<'_>) -> bool {
     matches!(state::lock(py).state, State::Recording(_))
 }
 
-/// Starts recording into `path`. A pending failure is raised instead (once).
-/// Under `disable`, a failure to start is a warning and the program runs untraced.
+/// What a recording is started with besides its output.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// Trace filter files after the builtin default and the project filter,
+    /// in chain order; each entry may join several paths with `::`.
+    pub trace_filter: Vec<PathBuf>,
+    /// Name module code after its globals' `__name__` (policy `module_name_from_globals`).
+    pub module_name_from_globals: bool,
+}
+
+impl Default for StartOptions {
+    /// No named filter; module code named after its module (the policy's default).
+    fn default() -> StartOptions {
+        StartOptions {
+            trace_filter: Vec::new(),
+            module_name_from_globals: true,
+        }
+    }
+}
+
+/// Starts recording into `path` with the default [`StartOptions`].
 pub fn start(
     py: Python<'_>,
     path: &str,
     format: &str,
     activation_path: Option<&str>,
+) -> RecorderResult<()> {
+    start_with(py, path, format, activation_path, &StartOptions::default())
+}
+
+/// Starts recording into `path`. A pending failure is raised instead (once).
+/// A trace filter that cannot be loaded is raised under either policy;
+/// under `disable`, any other failure to start is a warning and the program
+/// runs untraced.
+pub fn start_with(
+    py: Python<'_>,
+    path: &str,
+    format: &str,
+    activation_path: Option<&str>,
+    options: &StartOptions,
 ) -> RecorderResult<()> {
     let origin = {
         let mut session = state::lock(py);
@@ -70,11 +105,24 @@ pub fn start(
         session.state = State::Starting;
         Origin::Start { was_lost }
     };
+    let filters = match bootstrap::load_filters(py, activation_path, options) {
+        Ok(filters) => filters,
+        Err(error) => {
+            // A configuration error, like a bad policy value: raised whatever the policy.
+            state::lock(py).state = match origin {
+                Origin::Start { was_lost: true } => State::Lost,
+                _ => State::Idle,
+            };
+            return Err(error);
+        }
+    };
     let policy = policy::snapshot();
-    let tracer = match bootstrap::prepare(py, path, format, activation_path, &policy) {
+    let prepared = bootstrap::prepare(py, path, format, activation_path, filters, options, &policy);
+    let tracer = match prepared {
         Ok(tracer) => tracer,
         Err(error) => return fail(py, None, error, origin),
     };
+    log::debug!("trace filter [io] settings: {:?}", tracer.io_config());
     let mut recording = Recording { tracer, tool: None };
     match Installation::install(py, callbacks::CALLBACKS) {
         Ok(tool) => recording.tool = Some(tool),
@@ -91,9 +139,15 @@ pub fn start(
     Ok(())
 }
 
-/// Stops recording and settles the output. Raises a pending failure (once);
-/// a no-op when nothing is recording.
+/// Stops recording without an exit status (see [`stop_with_exit_code`]).
 pub fn stop(py: Python<'_>) -> RecorderResult<()> {
+    stop_with_exit_code(py, None)
+}
+
+/// Stops recording and settles the output; `exit_code` is the program's exit
+/// status for the metadata (`process_exit_status`). Raises a pending failure
+/// (once); a no-op when nothing is recording.
+pub fn stop_with_exit_code(py: Python<'_>, exit_code: Option<i64>) -> RecorderResult<()> {
     let policy = policy::snapshot();
     let previous = {
         let mut session = state::lock(py);
@@ -106,7 +160,10 @@ pub fn stop(py: Python<'_>) -> RecorderResult<()> {
         }
     };
     let result = match previous {
-        State::Recording(recording) => finish(py, *recording, &policy),
+        State::Recording(mut recording) => {
+            recording.tracer.set_exit_status(exit_code);
+            finish(py, *recording, &policy)
+        }
         State::Failed(error) => Err(error),
         State::Lost if policy.require_trace => Err(enverr!(
             ErrorCode::TraceMissing,

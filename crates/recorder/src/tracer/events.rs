@@ -10,10 +10,11 @@ use runtime_tracing::{
     TraceLowLevelEvent,
 };
 
-use super::filtering::ParamKind;
+use super::filtering::{slot_action, ParamKind};
 use super::frame::current_locals;
 use super::RuntimeTracer;
 use crate::encode::exception_text;
+use crate::filter::model::{ValueAction, ValueKind};
 use crate::monitoring::Outcome;
 
 impl RuntimeTracer {
@@ -27,20 +28,28 @@ impl RuntimeTracer {
         self.enter_frame(code, false)
     }
 
-    /// `PY_RETURN` / `PY_YIELD`: a `Return` with the value, when the frame's `Call` was written.
+    /// `PY_RETURN` / `PY_YIELD`: a `Return` with the value, when the frame's
+    /// `Call` was written. A value the filter redacts or drops is never read:
+    /// the `Return` carries the redaction marker or the `<dropped>` placeholder.
     pub fn on_py_return(
         &mut self,
         code: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> RecorderResult<Outcome> {
-        let info = self.codes.get(code)?;
-        if info.skip {
+        let info = self.codes.get(code, &mut self.filter_stats)?;
+        let Some(policy) = info.policy() else {
             return Ok(Outcome::Disable);
-        }
+        };
+        let action = policy.return_action();
         if !self.leave_frame(code)? {
             return Ok(Outcome::Continue);
         }
-        let return_value = self.encoder.encode(value, &mut self.writer)?;
+        self.filter_stats.record_value(ValueKind::Ret, action);
+        let return_value = match action {
+            ValueAction::Allow => self.encoder.encode(value, &mut self.writer)?,
+            ValueAction::Redact => self.markers.redacted(&mut self.writer)?,
+            ValueAction::Drop => self.markers.dropped(&mut self.writer)?,
+        };
         self.writer
             .emit(&TraceLowLevelEvent::Return(ReturnRecord { return_value }))?;
         self.recorded += 1;
@@ -53,7 +62,7 @@ impl RuntimeTracer {
         code: &Bound<'_, PyAny>,
         exception: &Bound<'_, PyAny>,
     ) -> RecorderResult<Outcome> {
-        if self.codes.get(code)?.skip || !self.leave_frame(code)? {
+        if self.codes.get(code, &mut self.filter_stats)?.skip() || !self.leave_frame(code)? {
             return Ok(Outcome::Continue);
         }
         let msg = exception_text(exception, self.encoder.types());
@@ -67,8 +76,8 @@ impl RuntimeTracer {
     /// `LINE`: a `Step`, then the values of the frame's bound locals.
     pub fn on_line(&mut self, code: &Bound<'_, PyAny>, line: i64) -> RecorderResult<Outcome> {
         let py = code.py();
-        let info = self.codes.get(code)?;
-        if info.skip {
+        let info = self.codes.get(code, &mut self.filter_stats)?;
+        if info.skip() {
             return Ok(Outcome::Disable);
         }
         if !self.activation.check(info) {
@@ -96,8 +105,8 @@ impl RuntimeTracer {
         exception: &Bound<'_, PyAny>,
         what: &str,
     ) -> RecorderResult<Outcome> {
-        let info = self.codes.get(code)?;
-        if info.skip || !self.activation.check(info) {
+        let info = self.codes.get(code, &mut self.filter_stats)?;
+        if info.skip() || !self.activation.check(info) {
             return Ok(Outcome::Continue);
         }
         let content = exception_text(exception, self.encoder.types());
@@ -117,8 +126,8 @@ impl RuntimeTracer {
 
     fn enter_frame(&mut self, code: &Bound<'_, PyAny>, with_args: bool) -> RecorderResult<Outcome> {
         let py = code.py();
-        let info = self.codes.get(code)?;
-        if info.skip {
+        let info = self.codes.get(code, &mut self.filter_stats)?;
+        if info.skip() {
             return Ok(Outcome::Disable);
         }
         if !self.activation.check(info) {
@@ -158,16 +167,21 @@ impl RuntimeTracer {
         Ok(on_top)
     }
 
-    /// Every parameter of `code`, read from the frame's locals.
+    /// Every parameter of `code` the filter keeps, read from the frame's
+    /// locals: a redacted one is the redaction marker, a dropped one is left out.
     fn arguments(
         &mut self,
         code: &Bound<'_, PyAny>,
         locals: &Bound<'_, PyDict>,
     ) -> RecorderResult<Vec<FullValueRecord>> {
         let py = code.py();
-        let info = self.codes.get(code)?;
+        let info = self.codes.get(code, &mut self.filter_stats)?;
         let mut args = Vec::with_capacity(info.params.len());
         for param in &mut info.params {
+            self.filter_stats.record_value(ValueKind::Arg, param.action);
+            if param.action == ValueAction::Drop {
+                continue;
+            }
             let name = param.name.bind(py);
             let variable_id = match param.var {
                 Some(var) => var,
@@ -177,6 +191,11 @@ impl RuntimeTracer {
                     var
                 }
             };
+            if param.action == ValueAction::Redact {
+                let value = self.markers.redacted(&mut self.writer)?;
+                args.push(FullValueRecord { variable_id, value });
+                continue;
+            }
             let Some(value) = dict_get(locals, name) else {
                 let code = match param.kind {
                     ParamKind::KeywordOnly | ParamKind::VarKeywords => ErrorCode::MissingKeywordArg,
@@ -197,14 +216,15 @@ impl RuntimeTracer {
         Ok(args)
     }
 
-    /// `Value` events for the bound locals.
+    /// `Value` events for the bound locals the filter keeps: a redacted one
+    /// is the redaction marker under its name, a dropped one has no event.
     fn write_locals(
         &mut self,
         code: &Bound<'_, PyAny>,
         locals: &Bound<'_, PyDict>,
     ) -> RecorderResult<()> {
         let py = code.py();
-        let info = self.codes.get(code)?;
+        let info = self.codes.get(code, &mut self.filter_stats)?;
         let mut pos: ffi::Py_ssize_t = 0;
         let mut key: *mut ffi::PyObject = std::ptr::null_mut();
         let mut item: *mut ffi::PyObject = std::ptr::null_mut();
@@ -223,18 +243,40 @@ impl RuntimeTracer {
             };
             let slot = info
                 .locals
-                .iter()
-                .position(|(local, _)| local.as_ptr() == name.as_ptr());
-            let variable_id = match slot.map(|index| (index, info.locals[index].1)) {
-                Some((_, Some(id))) => id,
-                Some((index, None)) => {
-                    let id = self.writer.ensure_variable(&name_text(&name))?;
-                    info.locals[index].1 = Some(id);
-                    id
+                .iter_mut()
+                .find(|local| local.name.as_ptr() == name.as_ptr());
+            let (action, variable_id) = match slot {
+                Some(local) => {
+                    let action = local.action;
+                    if action == ValueAction::Drop {
+                        (action, None)
+                    } else if let Some(id) = local.var {
+                        (action, Some(id))
+                    } else {
+                        let id = self.writer.ensure_variable(&name_text(&name))?;
+                        local.var = Some(id);
+                        (action, Some(id))
+                    }
                 }
-                None => self.writer.ensure_variable(&name_text(&name))?,
+                None => {
+                    let action = info.policy().map_or(ValueAction::Allow, |policy| {
+                        slot_action(policy, ValueKind::Local, &name)
+                    });
+                    let id = match action {
+                        ValueAction::Drop => None,
+                        _ => Some(self.writer.ensure_variable(&name_text(&name))?),
+                    };
+                    (action, id)
+                }
             };
-            let value = self.encoder.encode_local(&value, &mut self.writer)?;
+            self.filter_stats.record_value(ValueKind::Local, action);
+            let Some(variable_id) = variable_id else {
+                continue;
+            };
+            let value = match action {
+                ValueAction::Redact => self.markers.redacted(&mut self.writer)?,
+                _ => self.encoder.encode_local(&value, &mut self.writer)?,
+            };
             self.writer
                 .emit(&TraceLowLevelEvent::Value(FullValueRecord {
                     variable_id,

@@ -2,23 +2,30 @@
 //! open frame, committing the output) and settling it after a failure.
 
 use faultfs::StagedDir;
-use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 use runtime_tracing::{ReturnRecord, TraceLowLevelEvent, NONE_VALUE};
 
 use super::filtering::{Activation, CodeCache};
 use super::threads::Threads;
+use super::values::Markers;
 use super::RuntimeTracer;
 use crate::encode::{Limits, ValueEncoder};
-use crate::writer::{TraceFormat, TraceMetadataInfo, TraceWriter};
+use crate::filter::engine::FilterEngine;
+use crate::filter::model::IoConfig;
+use crate::filter::summary::{FilterStats, FilterSummary};
+use crate::writer::{ExitStatus, TraceFormat, TraceMetadataInfo, TraceWriter};
 
 /// What a recording is set up with.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TracerConfig {
     /// Events file format.
     pub format: TraceFormat,
     /// Record nothing until code from this file starts.
     pub activation_path: Option<String>,
+    /// The trace filters, placed in the running interpreter.
+    pub filters: FilterEngine,
+    /// Name module code after its globals' `__name__` (policy `module_name_from_globals`).
+    pub module_name_from_globals: bool,
     /// Metadata written at the end.
     pub metadata: TraceMetadataInfo,
 }
@@ -26,23 +33,31 @@ pub struct TracerConfig {
 impl RuntimeTracer {
     /// A tracer writing into `staged`: the preamble, the first thread's
     /// `ThreadStart` and the `<toplevel>` call are written at once.
-    pub fn create(
-        py: Python<'_>,
-        staged: StagedDir,
-        config: TracerConfig,
-    ) -> RecorderResult<RuntimeTracer> {
+    pub fn create(staged: StagedDir, config: TracerConfig) -> RecorderResult<RuntimeTracer> {
         let mut writer = TraceWriter::create(staged, config.format, &config.metadata.program)?;
         let threads = Threads::start(&mut writer)?;
         writer.toplevel_call()?;
         Ok(RuntimeTracer {
             writer,
             encoder: ValueEncoder::new(Limits::default()),
-            codes: CodeCache::new(py),
+            codes: CodeCache::new(config.filters, config.module_name_from_globals),
             threads,
             activation: Activation::new(config.activation_path.as_deref()),
+            filter_stats: FilterStats::default(),
+            markers: Markers::default(),
             recorded: 0,
             metadata: config.metadata,
         })
+    }
+
+    /// The `[io]` settings of the trace filters (the last filter with an `[io]` table wins).
+    pub fn io_config(&self) -> &IoConfig {
+        &self.codes.engine().chain().io
+    }
+
+    /// Records the program's exit status (`stop(exit_code=...)`) for the metadata.
+    pub fn set_exit_status(&mut self, code: Option<i64>) {
+        self.metadata.exit_status = Some(ExitStatus::from_code(code));
     }
 
     /// Hands buffered events to the file.
@@ -62,6 +77,7 @@ impl RuntimeTracer {
             ));
         }
         self.close_frames()?;
+        self.summarise_filters();
         self.writer.commit(&self.metadata)
     }
 
@@ -75,9 +91,16 @@ impl RuntimeTracer {
         if keep_partial {
             let _ = self.close_frames();
             self.metadata.partial_reason = Some(error.code().as_str().to_string());
+            self.summarise_filters();
         }
         self.writer
             .settle_failed(error, keep_partial, &self.metadata)
+    }
+
+    /// The metadata's `trace_filter`: the filters applied and the counters so far.
+    fn summarise_filters(&mut self) {
+        let summary = FilterSummary::new(self.codes.engine().chain(), &self.filter_stats);
+        self.metadata.trace_filter = serde_json::to_value(summary).ok();
     }
 
     fn close_frames(&mut self) -> RecorderResult<()> {

@@ -1,6 +1,8 @@
 //! The tracer: turns monitoring events into trace events. `RuntimeTracer` is
 //! the state of one recording; its collaborators:
-//! [`filtering`] (per-code-object cache and activation gating), [`threads`]
+//! [`filtering`] (per-code-object cache, filter decisions and activation
+//! gating), [`interpreter`] (the interpreter's own directories, for the
+//! filter), [`values`] (what a redacted or dropped value leaves), [`threads`]
 //! (per-thread attribution and open frames), [`frame`] (reading locals),
 //! [`events`] (one method per monitoring event) and [`lifecycle`] (creation,
 //! finishing, settling after a failure).
@@ -8,16 +10,20 @@
 pub mod events;
 pub mod filtering;
 pub mod frame;
+pub mod interpreter;
 pub mod lifecycle;
 pub mod threads;
+pub mod values;
 
 use crate::encode::ValueEncoder;
+use crate::filter::summary::FilterStats;
 use crate::writer::{TraceMetadataInfo, TraceWriter};
 
 pub use lifecycle::TracerConfig;
 
 use filtering::{Activation, CodeCache};
 use threads::Threads;
+use values::Markers;
 
 /// One recording in progress.
 #[derive(Debug)]
@@ -27,6 +33,9 @@ pub struct RuntimeTracer {
     codes: CodeCache,
     threads: Threads,
     activation: Activation,
+    /// What the trace filter skipped, redacted and dropped.
+    filter_stats: FilterStats,
+    markers: Markers,
     /// Calls, steps and returns recorded from callbacks (for `require_trace`).
     recorded: u64,
     metadata: TraceMetadataInfo,

@@ -1,8 +1,10 @@
 //! `trace_metadata.json`: runtime_tracing's `TraceMetadata` fields plus the
-//! `recorder` object (name, versions, format, policy, partial state).
+//! `recorder` object (name, versions, format, policy, partial state), and
+//! 0.3's `trace_filter` and `process_exit_status` objects.
 
 use std::path::PathBuf;
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::sink::TraceFormat;
@@ -25,12 +27,37 @@ pub struct TraceMetadataInfo {
     pub policy: Value,
     /// The reason code when the trace is kept partial.
     pub partial_reason: Option<String>,
+    /// The filters applied and what they removed (the `trace_filter` object).
+    pub trace_filter: Option<Value>,
+    /// The program's exit status, once the recording is stopped (`process_exit_status`).
+    pub exit_status: Option<ExitStatus>,
+}
+
+/// The `process_exit_status` object: the status the caller of `stop()` gave
+/// (`{"code": 3, "label": null}`), or a label saying why there is none
+/// (`{"code": null, "label": "unknown"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExitStatus {
+    /// The exit status, when known.
+    pub code: Option<i64>,
+    /// Why there is no code.
+    pub label: Option<&'static str>,
+}
+
+impl ExitStatus {
+    /// The status for `stop(exit_code=code)`.
+    pub fn from_code(code: Option<i64>) -> ExitStatus {
+        ExitStatus {
+            code,
+            label: code.is_none().then_some("unknown"),
+        }
+    }
 }
 
 impl TraceMetadataInfo {
     /// The file's JSON bytes.
     pub fn to_json(&self, format: TraceFormat) -> serde_json::Result<Vec<u8>> {
-        serde_json::to_vec(&json!({
+        let mut metadata = json!({
             "workdir": self.workdir,
             "program": self.program,
             "args": self.args,
@@ -44,6 +71,15 @@ impl TraceMetadataInfo {
                 "partial": self.partial_reason.is_some(),
                 "partial_reason": self.partial_reason,
             },
-        }))
+        });
+        if let Value::Object(fields) = &mut metadata {
+            if let Some(summary) = &self.trace_filter {
+                fields.insert("trace_filter".into(), summary.clone());
+            }
+            if let Some(status) = &self.exit_status {
+                fields.insert("process_exit_status".into(), serde_json::to_value(status)?);
+            }
+        }
+        serde_json::to_vec(&metadata)
     }
 }

@@ -16,7 +16,7 @@ use runtime_tracing::{
     TypeRecord, TypeSpecificInfo, VariableId,
 };
 
-pub use metadata::TraceMetadataInfo;
+pub use metadata::{ExitStatus, TraceMetadataInfo};
 pub use sink::{TraceFormat, HEADERV1};
 
 use chunk::ChunkOut;

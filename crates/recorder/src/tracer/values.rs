@@ -1,0 +1,55 @@
+//! What the trace filter leaves of a value it does not allow: the redaction
+//! marker recorded under the value's name, and the placeholder of a dropped
+//! return value. Both are 0.3's: an `Error` record `<redacted>` of type
+//! `Redacted`, and `<dropped>` of type `Dropped`; the value itself is never
+//! read.
+
+use recorder_errors::RecorderResult;
+use runtime_tracing::{TypeId, TypeKind, ValueRecord};
+
+use crate::writer::TraceWriter;
+
+/// The text of a redacted value.
+pub const REDACTED: &str = "<redacted>";
+/// The text of a dropped return value.
+pub const DROPPED: &str = "<dropped>";
+
+/// The markers' type ids, interned on first use.
+#[derive(Debug, Default)]
+pub struct Markers {
+    redacted: Option<TypeId>,
+    dropped: Option<TypeId>,
+}
+
+impl Markers {
+    /// The record of a redacted value.
+    pub fn redacted(&mut self, writer: &mut TraceWriter) -> RecorderResult<ValueRecord> {
+        let type_id = interned(&mut self.redacted, writer, "Redacted")?;
+        Ok(ValueRecord::Error {
+            msg: REDACTED.to_string(),
+            type_id,
+        })
+    }
+
+    /// The record standing for a dropped return value.
+    pub fn dropped(&mut self, writer: &mut TraceWriter) -> RecorderResult<ValueRecord> {
+        let type_id = interned(&mut self.dropped, writer, "Dropped")?;
+        Ok(ValueRecord::Error {
+            msg: DROPPED.to_string(),
+            type_id,
+        })
+    }
+}
+
+fn interned(
+    slot: &mut Option<TypeId>,
+    writer: &mut TraceWriter,
+    name: &str,
+) -> RecorderResult<TypeId> {
+    if let Some(id) = *slot {
+        return Ok(id);
+    }
+    let id = writer.ensure_type_id(TypeKind::Raw, name)?;
+    *slot = Some(id);
+    Ok(id)
+}
