@@ -13,7 +13,6 @@ from compat_support import (
     complete,
     differs,
     last_json,
-    pending,
     run,
     run_cli,
     run_code,
@@ -257,7 +256,6 @@ def test_main_runs_in_process_and_returns_the_status(tmp_path, program):
     assert complete(out, "trace.json")
 
 
-@pending("filters", "trace filters land with issue 12")
 def test_trace_filter_flag_and_variable_skip_the_selected_function(tmp_path, program):
     filter_file = write(tmp_path, FILTER, "filter.toml")
     out_flag, out_env = tmp_path / "flag", tmp_path / "env"

@@ -29,12 +29,19 @@
 //!
 //! Struct types are found by shape ([`shapes`]) without building an interning
 //! key per instance; [`json`] writes the per-step events without serde.
+//!
+//! Trace filters reach into values at one place: the fields of an instance
+//! get the `attr:` action of the scope being recorded
+//! ([`ValueEncoder::set_field_policy`]): a redacted field is the redaction
+//! marker ([`markers`]), a dropped one is left out, neither is read.
 
 pub mod json;
+mod markers;
 mod shapes;
 mod types;
 
 use std::ffi::CStr;
+use std::sync::Arc;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -43,10 +50,14 @@ use runtime_tracing::{
     FieldTypeRecord, TypeKind, TypeRecord, TypeSpecificInfo, ValueRecord, NONE_TYPE_ID,
 };
 
+use crate::filter::model::{ValueAction, ValueKind};
+use crate::filter::summary::FilterStats;
+use crate::filter::value_policy::ValuePolicy;
 use crate::writer::TraceWriter;
 
 pub use types::{Builtin, TypeCache};
 
+use markers::Markers;
 use shapes::ShapeCache;
 
 /// Default [`Limits::max_step_nodes`].
@@ -98,6 +109,12 @@ pub struct ValueEncoder {
     step_left: usize,
     /// Locals of the current step not encoded yet.
     step_vars: usize,
+    /// The redaction and drop markers.
+    markers: Markers,
+    /// The `attr:` rules of the scope being recorded (none: every field is recorded).
+    field_policy: Option<Arc<ValuePolicy>>,
+    /// Instance fields redacted and dropped so far.
+    field_stats: FilterStats,
 }
 
 impl ValueEncoder {
@@ -112,7 +129,38 @@ impl ValueEncoder {
             field_names: Vec::new(),
             step_left: limits.max_step_nodes,
             step_vars: 0,
+            markers: Markers::default(),
+            field_policy: None,
+            field_stats: FilterStats::default(),
         }
+    }
+
+    /// Sets the `attr:` rules for the values encoded next (those of the
+    /// scope being recorded); `None` records every field.
+    pub fn set_field_policy(&mut self, policy: Option<&Arc<ValuePolicy>>) {
+        let same = match (&self.field_policy, policy) {
+            (Some(current), Some(new)) => Arc::ptr_eq(current, new),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.field_policy = policy.cloned();
+        }
+    }
+
+    /// Instance fields redacted and dropped so far.
+    pub fn field_stats(&self) -> &FilterStats {
+        &self.field_stats
+    }
+
+    /// The redaction marker, recorded in place of a value the filter redacts.
+    pub fn redacted(&mut self, writer: &mut TraceWriter) -> RecorderResult<ValueRecord> {
+        self.markers.redacted(writer)
+    }
+
+    /// The placeholder of a return value the filter drops.
+    pub fn dropped(&mut self, writer: &mut TraceWriter) -> RecorderResult<ValueRecord> {
+        self.markers.dropped(writer)
     }
 
     /// The type cache (shared with callers that name types).
@@ -607,11 +655,19 @@ impl ValueEncoder {
             if ffi::PyUnicode_Check(key) == 0 {
                 continue;
             }
+            let action = self.field_action(key);
+            if action == ValueAction::Drop {
+                continue;
+            }
             if !self.room(field_values.len()) {
                 cut = true;
                 break;
             }
             self.field_names.push(key as usize);
+            if action == ValueAction::Redact {
+                field_values.push(self.markers.redacted(writer)?);
+                continue;
+            }
             let item = Bound::from_borrowed_ptr(py, item);
             field_values.push(self.value(&item, depth + 1, writer)?);
         }
@@ -658,6 +714,35 @@ impl ValueEncoder {
             field_values,
             type_id,
         })
+    }
+
+    /// The `attr:` action for the field named by the `str` `key`, counted.
+    ///
+    /// # Safety
+    /// `key` must be a live `str` and the GIL held.
+    unsafe fn field_action(&mut self, key: *mut ffi::PyObject) -> ValueAction {
+        let Some(policy) = &self.field_policy else {
+            return ValueAction::Allow;
+        };
+        let action = match policy.uniform_action(ValueKind::Attr) {
+            Some(action) => action,
+            None => {
+                let mut size: ffi::Py_ssize_t = 0;
+                let data = ffi::PyUnicode_AsUTF8AndSize(key, &mut size);
+                if data.is_null() {
+                    ffi::PyErr_Clear();
+                    policy.action_for(ValueKind::Attr, "")
+                } else {
+                    let bytes = std::slice::from_raw_parts(
+                        data.cast::<u8>(),
+                        usize::try_from(size).unwrap_or(0),
+                    );
+                    policy.action_for(ValueKind::Attr, std::str::from_utf8(bytes).unwrap_or(""))
+                }
+            }
+        };
+        self.field_stats.record_value(ValueKind::Attr, action);
+        action
     }
 
     /// Exceptions as `Type: message`, other objects as `<Type object>`.

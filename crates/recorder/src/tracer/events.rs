@@ -41,14 +41,15 @@ impl RuntimeTracer {
             return Ok(Outcome::Disable);
         };
         let action = policy.return_action();
+        self.encoder.set_field_policy(Some(policy));
         if !self.leave_frame(code)? {
             return Ok(Outcome::Continue);
         }
         self.filter_stats.record_value(ValueKind::Ret, action);
         let return_value = match action {
             ValueAction::Allow => self.encoder.encode(value, &mut self.writer)?,
-            ValueAction::Redact => self.markers.redacted(&mut self.writer)?,
-            ValueAction::Drop => self.markers.dropped(&mut self.writer)?,
+            ValueAction::Redact => self.encoder.redacted(&mut self.writer)?,
+            ValueAction::Drop => self.encoder.dropped(&mut self.writer)?,
         };
         self.writer
             .emit(&TraceLowLevelEvent::Return(ReturnRecord { return_value }))?;
@@ -77,10 +78,12 @@ impl RuntimeTracer {
     pub fn on_line(&mut self, code: &Bound<'_, PyAny>, line: i64) -> RecorderResult<Outcome> {
         let py = code.py();
         let info = self.codes.get(code, &mut self.filter_stats)?;
+        // The activation file starts recording even when the filter skips it.
+        let active = self.activation.check(info);
         if info.skip() {
             return Ok(Outcome::Disable);
         }
-        if !self.activation.check(info) {
+        if !active {
             return Ok(Outcome::Continue);
         }
         let (path_id, _, _) = info.ids(&mut self.writer)?;
@@ -127,10 +130,12 @@ impl RuntimeTracer {
     fn enter_frame(&mut self, code: &Bound<'_, PyAny>, with_args: bool) -> RecorderResult<Outcome> {
         let py = code.py();
         let info = self.codes.get(code, &mut self.filter_stats)?;
+        // The activation file starts recording even when the filter skips it.
+        let active = self.activation.check(info);
         if info.skip() {
             return Ok(Outcome::Disable);
         }
-        if !self.activation.check(info) {
+        if !active {
             return Ok(Outcome::Continue);
         }
         let (path_id, function_id, line) = info.ids(&mut self.writer)?;
@@ -176,6 +181,7 @@ impl RuntimeTracer {
     ) -> RecorderResult<Vec<FullValueRecord>> {
         let py = code.py();
         let info = self.codes.get(code, &mut self.filter_stats)?;
+        self.encoder.set_field_policy(info.policy());
         let mut args = Vec::with_capacity(info.params.len());
         for param in &mut info.params {
             self.filter_stats.record_value(ValueKind::Arg, param.action);
@@ -192,7 +198,7 @@ impl RuntimeTracer {
                 }
             };
             if param.action == ValueAction::Redact {
-                let value = self.markers.redacted(&mut self.writer)?;
+                let value = self.encoder.redacted(&mut self.writer)?;
                 args.push(FullValueRecord { variable_id, value });
                 continue;
             }
@@ -225,6 +231,7 @@ impl RuntimeTracer {
     ) -> RecorderResult<()> {
         let py = code.py();
         let info = self.codes.get(code, &mut self.filter_stats)?;
+        self.encoder.set_field_policy(info.policy());
         let mut pos: ffi::Py_ssize_t = 0;
         let mut key: *mut ffi::PyObject = std::ptr::null_mut();
         let mut item: *mut ffi::PyObject = std::ptr::null_mut();
@@ -274,7 +281,7 @@ impl RuntimeTracer {
                 continue;
             };
             let value = match action {
-                ValueAction::Redact => self.markers.redacted(&mut self.writer)?,
+                ValueAction::Redact => self.encoder.redacted(&mut self.writer)?,
                 _ => self.encoder.encode_local(&value, &mut self.writer)?,
             };
             self.writer
@@ -303,5 +310,97 @@ fn dict_get<'py>(dict: &Bound<'py, PyDict>, key: &Bound<'py, PyAny>) -> Option<B
             return None;
         }
         Some(Bound::from_borrowed_ptr(dict.py(), item))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use faultfs::{MemoryFs, StagedDir};
+    use pyo3::types::PyDict;
+
+    use super::*;
+    use crate::filter::engine::FilterEngine;
+    use crate::filter::loader::ChainBuilder;
+    use crate::filter::location::InterpreterPaths;
+    use crate::tracer::TracerConfig;
+    use crate::writer::{TraceFormat, TraceMetadataInfo};
+
+    /// A tracer whose filter skips code compiled from `<skipped>`.
+    fn tracer() -> RuntimeTracer {
+        let mut chain = ChainBuilder::default();
+        chain.push_builtin().unwrap_or_else(|e| panic!("{e}"));
+        let skip = "[meta]\nname = \"skip\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = 'file:literal:<skipped>'\nexec = \"skip\"\n";
+        chain
+            .push_text("skip.toml".into(), skip, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let chain = chain.finish().unwrap_or_else(|e| panic!("{e}"));
+        let fs = Arc::new(MemoryFs::new());
+        let staged =
+            StagedDir::create(fs, Path::new("/out/trace")).unwrap_or_else(|e| panic!("{e}"));
+        let config = TracerConfig {
+            format: TraceFormat::Json,
+            activation_path: None,
+            filters: FilterEngine::new(chain, InterpreterPaths::default()),
+            module_name_from_globals: true,
+            metadata: TraceMetadataInfo {
+                workdir: "/".into(),
+                program: "p.py".into(),
+                args: Vec::new(),
+                python_version: String::new(),
+                policy: serde_json::Value::Null,
+                partial_reason: None,
+                trace_filter: None,
+                exit_status: None,
+            },
+        };
+        RuntimeTracer::create(staged, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn every_local_event_of_skipped_code_is_disabled() {
+        Python::attach(|py| {
+            let mut tracer = tracer();
+            let scope = PyDict::new(py);
+            let code = py
+                .eval(c"compile('x = 1', '<skipped>', 'exec')", None, Some(&scope))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let value = py.None().into_bound(py);
+            let error = pyo3::exceptions::PyValueError::new_err("boom").into_value(py);
+            let error = error.bind(py).as_any();
+            let disabled = [
+                tracer.on_py_start(&code),
+                tracer.on_py_resume(&code),
+                tracer.on_line(&code, 1),
+                tracer.on_py_return(&code, &value),
+            ];
+            for outcome in disabled {
+                assert_eq!(outcome.unwrap_or_else(|e| panic!("{e}")), Outcome::Disable);
+            }
+            // RAISE and PY_UNWIND cannot be disabled: they are ignored.
+            for outcome in [
+                tracer.on_exception(&code, error, "raise"),
+                tracer.on_py_unwind(&code, error),
+            ] {
+                assert_eq!(outcome.unwrap_or_else(|e| panic!("{e}")), Outcome::Continue);
+            }
+            let traced = py
+                .eval(c"compile('x = 1', '<traced>', 'exec')", None, Some(&scope))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                tracer
+                    .on_py_start(&traced)
+                    .unwrap_or_else(|e| panic!("{e}")),
+                Outcome::Continue
+            );
+            assert_eq!(tracer.filter_stats, {
+                let mut skipped = crate::filter::summary::FilterStats::default();
+                skipped
+                    .record_scope(&crate::filter::engine::ScopeResolution::Skip { reason: None });
+                skipped
+            });
+        });
     }
 }

@@ -335,7 +335,13 @@ fn read_code(
             .map_err(|e| extract_err("co_varnames", e))?
         {
             let name = name.map_err(|e| extract_err("co_varnames", e))?;
-            let action = slot_action(&policy, ValueKind::Local, &name);
+            let mut action = slot_action(&policy, ValueKind::Local, &name);
+            // A parameter is a local of its frame too: its value at each line
+            // gets the stricter of its `arg:` and `local:` actions, so what is
+            // hidden in the call is hidden everywhere.
+            if let Some(param) = info.params.get(info.locals.len()) {
+                action = action.stricter(param.action);
+            }
             info.locals.push(LocalSlot {
                 name: name.unbind(),
                 action,

@@ -7,7 +7,6 @@ use runtime_tracing::{ReturnRecord, TraceLowLevelEvent, NONE_VALUE};
 
 use super::filtering::{Activation, CodeCache};
 use super::threads::Threads;
-use super::values::Markers;
 use super::RuntimeTracer;
 use crate::encode::{Limits, ValueEncoder};
 use crate::filter::engine::FilterEngine;
@@ -44,7 +43,6 @@ impl RuntimeTracer {
             threads,
             activation: Activation::new(config.activation_path.as_deref()),
             filter_stats: FilterStats::default(),
-            markers: Markers::default(),
             recorded: 0,
             metadata: config.metadata,
         })
@@ -99,7 +97,9 @@ impl RuntimeTracer {
 
     /// The metadata's `trace_filter`: the filters applied and the counters so far.
     fn summarise_filters(&mut self) {
-        let summary = FilterSummary::new(self.codes.engine().chain(), &self.filter_stats);
+        let mut stats = self.filter_stats.clone();
+        stats.add(self.encoder.field_stats());
+        let summary = FilterSummary::new(self.codes.engine().chain(), &stats);
         self.metadata.trace_filter = serde_json::to_value(summary).ok();
     }
 

@@ -2,7 +2,7 @@
 //! the state of one recording; its collaborators:
 //! [`filtering`] (per-code-object cache, filter decisions and activation
 //! gating), [`interpreter`] (the interpreter's own directories, for the
-//! filter), [`values`] (what a redacted or dropped value leaves), [`threads`]
+//! filter), [`threads`]
 //! (per-thread attribution and open frames), [`frame`] (reading locals),
 //! [`events`] (one method per monitoring event) and [`lifecycle`] (creation,
 //! finishing, settling after a failure).
@@ -13,7 +13,6 @@ pub mod frame;
 pub mod interpreter;
 pub mod lifecycle;
 pub mod threads;
-pub mod values;
 
 use crate::encode::ValueEncoder;
 use crate::filter::summary::FilterStats;
@@ -23,7 +22,6 @@ pub use lifecycle::TracerConfig;
 
 use filtering::{Activation, CodeCache};
 use threads::Threads;
-use values::Markers;
 
 /// One recording in progress.
 #[derive(Debug)]
@@ -33,9 +31,8 @@ pub struct RuntimeTracer {
     codes: CodeCache,
     threads: Threads,
     activation: Activation,
-    /// What the trace filter skipped, redacted and dropped.
+    /// What the trace filter skipped, redacted and dropped (instance fields: the encoder's).
     filter_stats: FilterStats,
-    markers: Markers,
     /// Calls, steps and returns recorded from callbacks (for `require_trace`).
     recorded: u64,
     metadata: TraceMetadataInfo,

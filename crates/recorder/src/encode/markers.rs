@@ -1,8 +1,8 @@
 //! What the trace filter leaves of a value it does not allow: the redaction
-//! marker recorded under the value's name, and the placeholder of a dropped
-//! return value. Both are 0.3's: an `Error` record `<redacted>` of type
-//! `Redacted`, and `<dropped>` of type `Dropped`; the value itself is never
-//! read.
+//! marker recorded under the value's name (a variable, argument or instance
+//! field), and the placeholder of a dropped return value. Both are 0.3's: an
+//! `Error` record `<redacted>` of type `Redacted`, and `<dropped>` of type
+//! `Dropped`; the value itself is never read.
 
 use recorder_errors::RecorderResult;
 use runtime_tracing::{TypeId, TypeKind, ValueRecord};
