@@ -273,3 +273,36 @@ def test_the_recorded_program_calls_are_in_the_trace(tmp_path, program):
     assert "greet" in called_functions(out)
     metadata = json.loads((out / "trace_metadata.json").read_text())
     assert metadata["program"] == str(program)
+
+
+@differs("filter-semantics")
+def test_a_catch_all_project_rule_keeps_secrets_out_of_the_trace(tmp_path):
+    project = tmp_path / "project"
+    (project / ".codetracer").mkdir(parents=True)
+    write(project / ".codetracer", """
+        [meta]
+        name = "trace-everything"
+        version = 1
+
+        [scope]
+        default_exec = "trace"
+        default_value_action = "allow"
+
+        [[scope.rules]]
+        selector = "pkg:glob:*"
+        exec = "trace"
+    """, "trace-filter.toml")
+    script = write(project, """
+        def login(user):
+            password = "hunter2"
+            span = "kept"
+            return user
+        print(login("ada"))
+    """, "app.py")
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    assert result.stdout == "ada\n", result.describe()
+    text = (out / "trace.json").read_text()
+    assert "login" in called_functions(out)
+    assert "hunter2" not in text
+    assert '"kept"' in text
