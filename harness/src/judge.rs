@@ -215,7 +215,10 @@ fn check_trace(case: &Case, observed: &Observation, differences: &mut Vec<String
                     differences.push(format!("partial trace reason {reason}, expected {wanted}"));
                 }
             }
-            if state.state() == TraceState::Partial && !case.policy.keep_partial() {
+            // SIGTERM/SIGHUP keep the trace partial whatever the policy says.
+            let terminated = matches!(state, Observed::Partial { reason, .. }
+                if reason == recorder_errors::ErrorCode::Terminated.as_str());
+            if state.state() == TraceState::Partial && !case.policy.keep_partial() && !terminated {
                 differences.push(
                     "a partial trace was kept although keep_partial_trace is off".to_string(),
                 );

@@ -194,7 +194,7 @@ fn display_path(path: &str, work: &Path) -> String {
 
 /// The clean run must leave a complete trace and not change the program.
 fn check_clean(observed: &Observation, baseline: &Baseline) -> Vec<String> {
-    let mut differences = common_checks(observed);
+    let mut differences = common_checks(observed, baseline);
     if observed.outcome.termination != baseline.termination {
         differences.push(format!(
             "clean run: {}, the untraced run: {}",
@@ -211,7 +211,9 @@ fn check_clean(observed: &Observation, baseline: &Baseline) -> Vec<String> {
             )
         ));
     }
-    if !matches!(observed.dir.state, Ok(Observed::Complete(_))) {
+    let terminated = matches!(&observed.dir.state,
+        Ok(Observed::Partial { reason, .. }) if reason == recorder_errors::ErrorCode::Terminated.as_str());
+    if !matches!(observed.dir.state, Ok(Observed::Complete(_))) && !terminated {
         differences.push(format!(
             "clean run left trace {}, expected complete",
             observed.dir.describe()
@@ -220,11 +222,14 @@ fn check_clean(observed: &Observation, baseline: &Baseline) -> Vec<String> {
     differences
 }
 
-/// Checks every run must pass: no hang, no crash, a valid state, no leftovers.
-fn common_checks(observed: &Observation) -> Vec<String> {
+/// Checks every run must pass: no hang, no crash (a death by the signal the
+/// untraced program dies by too, such as its own SIGTERM, is its own ending),
+/// a valid state, no leftovers.
+fn common_checks(observed: &Observation, baseline: &Baseline) -> Vec<String> {
     let mut differences = Vec::new();
     match observed.outcome.termination {
         Termination::TimedOut => differences.push("hang (process group killed)".to_string()),
+        Termination::Signaled(_) if observed.outcome.termination == baseline.termination => {}
         Termination::Signaled(signal) => {
             differences.push(format!("died by {}", crate::judge::signal_name(signal)))
         }
@@ -265,7 +270,7 @@ fn check_unreadable_filter(
     baseline: &Baseline,
 ) -> Vec<String> {
     const CODE: &str = "ERR_INVALID_TRACE_FILTER";
-    let mut differences = common_checks(observed);
+    let mut differences = common_checks(observed, baseline);
     if !fault_fired(observed, index) {
         differences.push(format!("fault at operation #{index} never fired"));
     }
@@ -308,7 +313,7 @@ fn check_faulty(
     observed: &Observation,
     baseline: &Baseline,
 ) -> Vec<String> {
-    let mut differences = common_checks(observed);
+    let mut differences = common_checks(observed, baseline);
     if !fault_fired(observed, index) {
         differences.push(format!(
             "fault at operation #{index} never fired (this run did fewer operations than the clean run)"
@@ -318,9 +323,14 @@ fn check_faulty(
     let code = observed.outcome.termination.shell_code();
     let state = observed.dir.state.as_ref().ok().map(Observed::state);
     let stdout_same = observed.outcome.stdout == baseline.stdout;
+    // The program ends itself by a signal (its own SIGTERM): the recorder
+    // cannot report anything after it, so any valid state is its outcome.
+    let own_signal = matches!(baseline.termination, Termination::Signaled(_))
+        && observed.outcome.termination == baseline.termination;
     let trailers = observed.stderr.trailers.len();
-    if let Ok(Observed::Partial { .. }) = observed.dir.state {
-        if !case.policy.keep_partial() {
+    if let Ok(Observed::Partial { reason, .. }) = &observed.dir.state {
+        let terminated = reason == recorder_errors::ErrorCode::Terminated.as_str();
+        if !case.policy.keep_partial() && !terminated {
             differences.push("partial trace kept although keep_partial_trace is off".to_string());
         }
     }
@@ -358,7 +368,8 @@ fn check_faulty(
                     ));
                 }
             } else if code == own {
-                if state != Some(TraceState::Complete) && observed.dir.state.is_ok() {
+                if state != Some(TraceState::Complete) && observed.dir.state.is_ok() && !own_signal
+                {
                     differences.push(format!(
                         "the program exited with its own code under abort but the trace is {}",
                         observed.dir.describe()
@@ -392,7 +403,10 @@ fn check_faulty(
                     )
                 ));
             }
-            if state != Some(TraceState::Complete) && observed.stderr_text.trim().is_empty() {
+            if state != Some(TraceState::Complete)
+                && observed.stderr_text.trim().is_empty()
+                && !own_signal
+            {
                 differences.push("the trace was dropped without a warning on stderr".to_string());
             }
         }

@@ -68,6 +68,7 @@ _SWITCH_FLAGS = {
     "require_trace": ("--codetracer-require-trace", "--require-trace"),
     "keep_partial_trace": ("--codetracer-keep-partial-trace", "--keep-partial-trace"),
     "json_errors": ("--codetracer-json-errors", "--json-errors"),
+    "follow_fork": ("--codetracer-follow-fork", "--follow-fork"),
 }
 #: Boolean policy flags that 0.3 spelled ``--X``/``--no-X``: key -> (spelling, 0.3 spelling).
 _TOGGLE_FLAGS = {
@@ -117,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         ("require_trace", "finishing without a trace is an error (ERR_TRACE_MISSING, exit 10)"),
         ("keep_partial_trace", "on failure keep the staged files, marked partial"),
         ("json_errors", "one JSON trailer line on stderr per recorder error"),
+        ("follow_fork", "record each forked child into <out-dir>.fork-<pid>"),
     ):
         policy.add_argument(*_SWITCH_FLAGS[key], dest=key, nargs="?", const="true", metavar="BOOL", help=help_text)
     policy.add_argument(*_VALUE_FLAGS["log_level"], dest="log_level", metavar="LEVEL",

@@ -48,8 +48,20 @@ def _write_stderr(text: str) -> None:
 
 
 def say(message: str) -> None:
-    """One line of the recorder's own on stderr (never stdout)."""
-    _write_stderr(f"{PROG}: {message}\n")
+    """One line of the recorder's own on file descriptor 2 (never stdout): the
+    program may have closed or replaced ``sys.stderr``, the message still shows
+    (after whatever the program's ``sys.stderr`` still buffers)."""
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass
+    data = os.fsencode(f"{PROG}: {message}\n")
+    try:
+        while data:
+            data = data[os.write(2, data) :]
+    except OSError:
+        pass
 
 
 def _interpreter_name() -> str:

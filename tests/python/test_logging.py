@@ -241,3 +241,54 @@ def test_cli_log_file_flag_receives_the_disable_warning(tmp_path):
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [line["level"] for line in lines] == ["WARN"]
     assert lines[0]["error_code"].startswith("ERR_")
+
+
+def test_a_debug_run_logs_start_activation_tool_detach_and_finish_as_json_with_the_run_id(tmp_path):
+    script = write_script(tmp_path, "def f():\n    return 1\nf()\nprint('ok')\n")
+    out = tmp_path / "trace"
+    log = tmp_path / "recorder.log"
+    result = run_cli(
+        ["--out-dir", str(out), "--format", "json", str(script)],
+        env=clean_env(CODETRACER_LOG_LEVEL="debug", CODETRACER_LOG_FILE=str(log)),
+    )
+    assert result.returncode == 0, result.describe()
+    assert result.stdout == "ok\n"
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines, "a debug run writes log lines"
+    assert len({line["run_id"] for line in lines}) == 1
+    for line in lines:
+        assert LOG_FIELDS <= set(line), line
+    messages = [line["message"] for line in lines]
+
+    def first(prefix: str) -> dict:
+        found = [line for line in lines if line["message"].startswith(prefix)]
+        assert found, (prefix, messages)
+        return found[0]
+
+    started = first("recording started:")
+    assert started["level"] == "INFO"
+    assert f"dir={out}" in started["message"] and "format=json" in started["message"]
+    assert '"on_recorder_error":"abort"' in started["message"] and "filters=" in started["message"]
+    tool = first("monitoring tool id 3 taken")
+    activation = first("activation: recording starts")
+    assert str(script) in activation["message"]
+    detached = first("detached: monitoring tool 3 freed")
+    finished = first("recording finished:")
+    assert finished["level"] == "INFO"
+    assert "outcome=complete" in finished["message"]
+    fields = dict(part.split("=", 1) for part in finished["message"].split()[2:])
+    assert int(fields["events"]) > 5
+    assert int(fields["bytes"]) == sum(p.stat().st_size for p in out.iterdir())
+    assert int(fields["duration_ms"]) >= 0
+    order = [messages.index(line["message"]) for line in (tool, started, activation, detached, finished)]
+    assert order == sorted(order), messages
+
+
+def test_at_info_a_clean_run_logs_exactly_the_start_and_the_finish(tmp_path):
+    script = write_script(tmp_path, "print('ok')\n")
+    out = tmp_path / "trace"
+    result = run_cli(["--out-dir", str(out), str(script)], env=clean_env(CODETRACER_LOG_LEVEL="info"))
+    assert result.returncode == 0, result.describe()
+    assert result.stdout == "ok\n"
+    messages = [line["message"].split(":")[0] for line in result.logs()]
+    assert messages == ["recording started", "recording finished"], result.stderr

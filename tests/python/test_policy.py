@@ -13,6 +13,7 @@ DEFAULTS = {
     "log_level": "warn",
     "log_file": None,
     "json_errors": False,
+    "follow_fork": False,
     "module_name_from_globals": True,
     "propagate_script_exit": True,
     "io_capture": {"line_proxies": True, "fd_fallback": False},
@@ -42,6 +43,7 @@ def test_environment_is_applied_on_import():
         CODETRACER_LOG_LEVEL="info,runtime=debug",
         CODETRACER_LOG_FILE="/tmp/ct.log",
         CODETRACER_JSON_ERRORS="1",
+        CODETRACER_FOLLOW_FORK="on",
     )
     assert policy == {
         **DEFAULTS,
@@ -51,6 +53,7 @@ def test_environment_is_applied_on_import():
         "log_level": "info,runtime=debug",
         "log_file": "/tmp/ct.log",
         "json_errors": True,
+        "follow_fork": True,
     }
 
 

@@ -82,6 +82,8 @@ error_codes! {
     InvalidScenario => "ERR_INVALID_SCENARIO", Usage;
     /// A malformed trace filter configuration.
     InvalidTraceFilter => "ERR_INVALID_TRACE_FILTER", Usage;
+    /// SIGTERM or SIGHUP ended the program; the trace was finished marked partial.
+    Terminated => "ERR_TERMINATED", Environment;
 }
 
 impl fmt::Display for ErrorCode {

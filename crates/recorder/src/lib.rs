@@ -29,9 +29,10 @@ pub use encode::json::write_event;
 pub use ffi::{guard, to_py_err, ERRORS_MODULE};
 pub use logging::trailer::set_writer as set_trailer_writer;
 pub use policy::{configure as configure_policy, OnRecorderError, PolicyKey, PolicyUpdate};
-pub use session::{flush, is_tracing, start, start_with, stop, stop_with_exit_code, StartOptions};
+pub use session::{flush, is_tracing, start, start_os, stop, stop_with_exit_code, StartOptions};
 pub use writer::{
-    ExitStatus, TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE, PATHS_FILE,
+    ExactBytes, ExitStatus, TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE,
+    PATHS_FILE,
 };
 
 use pyo3::prelude::*;

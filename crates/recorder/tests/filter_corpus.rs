@@ -85,22 +85,15 @@ fn check(name: &str, format: &str) {
         sys.getattr("path")
             .and_then(|path| path.call_method1("insert", (0, case_dir.display().to_string())))
             .unwrap_or_else(|e| panic!("{e}"));
-        let program = program.display().to_string();
-        recorder::start_with(
-            py,
-            out.to_str().unwrap_or_else(|| panic!("utf-8 path")),
-            format,
-            Some(&program),
-            &options,
-        )
-        .unwrap_or_else(|e| panic!("{name}: start: {e}"));
+        recorder::start_os(py, &out, format, Some(&program), &options)
+            .unwrap_or_else(|e| panic!("{name}: start: {e}"));
         let kwargs = PyDict::new(py);
         kwargs
             .set_item("run_name", "__main__")
             .unwrap_or_else(|e| panic!("{e}"));
         let ran = py
             .import("runpy")
-            .and_then(|runpy| runpy.call_method("run_path", (program,), Some(&kwargs)));
+            .and_then(|runpy| runpy.call_method("run_path", (&program,), Some(&kwargs)));
         recorder::stop_with_exit_code(py, Some(0)).unwrap_or_else(|e| panic!("{name}: stop: {e}"));
         ran.unwrap_or_else(|e| panic!("{name}: the program failed: {e}"));
     });

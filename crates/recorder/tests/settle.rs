@@ -22,8 +22,7 @@ fn info() -> TraceMetadataInfo {
         python_version: "3.12.1".to_string(),
         policy: serde_json::json!({"keep_partial_trace": true}),
         partial_reason: None,
-        trace_filter: None,
-        exit_status: None,
+        ..TraceMetadataInfo::default()
     }
 }
 

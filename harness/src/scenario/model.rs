@@ -117,6 +117,8 @@ pub struct Policy {
     pub log_file: Option<String>,
     /// `json_errors`.
     pub json_errors: Option<bool>,
+    /// `follow_fork`.
+    pub follow_fork: Option<bool>,
 }
 
 impl Policy {
@@ -145,6 +147,7 @@ impl Policy {
             ("require_trace", self.require_trace),
             ("keep_partial_trace", self.keep_partial_trace),
             ("json_errors", self.json_errors),
+            ("follow_fork", self.follow_fork),
         ];
         for (key, value) in flags {
             if let Some(value) = value {

@@ -69,6 +69,7 @@ pub struct RawPolicy {
     pub log_level: Option<String>,
     pub log_file: Option<String>,
     pub json_errors: Option<bool>,
+    pub follow_fork: Option<bool>,
 }
 
 /// `[faults]`: fail points, a faultfs plan, a signal and a real kernel fault.
@@ -176,7 +177,8 @@ overlay_fields!(RawPolicy {
     keep_partial_trace,
     log_level,
     log_file,
-    json_errors
+    json_errors,
+    follow_fork
 });
 overlay_fields!(RawFaults {
     failpoints,

@@ -371,6 +371,7 @@ impl Checker<'_> {
             log_level: raw.log_level,
             log_file: raw.log_file,
             json_errors: raw.json_errors,
+            follow_fork: raw.follow_fork,
         }
     }
 
@@ -596,7 +597,8 @@ impl Checker<'_> {
         }
         let stderr = self.patterns(scope, "stderr", raw.stderr.unwrap_or_default());
         let stderr_not = self.patterns(scope, "stderr_not", raw.stderr_not.unwrap_or_default());
-        let trace = self.trace_states(scope, raw.trace, policy);
+        let terminated = raw.partial_reason.as_deref() == Some(ErrorCode::Terminated.as_str());
+        let trace = self.trace_states(scope, raw.trace, policy, terminated);
         if let Some(reason) = &raw.partial_reason {
             let key = at(self, "partial_reason");
             if ErrorCode::parse(reason).is_none() {
@@ -668,6 +670,7 @@ impl Checker<'_> {
         scope: &Scope,
         raw: Option<super::raw::OneOrMany<String>>,
         policy: &Policy,
+        terminated: bool,
     ) -> Option<Vec<TraceState>> {
         let key = scope.path(&self.locator, "expect", "trace");
         let Some(raw) = raw else {
@@ -697,10 +700,12 @@ impl Checker<'_> {
             self.problem(&key, "the list of trace states is empty");
             return None;
         }
-        if states.contains(&TraceState::Partial) && !policy.keep_partial() {
+        // SIGTERM/SIGHUP finish the trace partial (ERR_TERMINATED) under any policy.
+        if states.contains(&TraceState::Partial) && !policy.keep_partial() && !terminated {
             self.problem(
                 &key,
-                "a partial trace is only kept with policy.keep_partial_trace = true",
+                "a partial trace is only kept with policy.keep_partial_trace = true \
+                 (or partial_reason = \"ERR_TERMINATED\")",
             );
             return None;
         }

@@ -829,7 +829,63 @@ pub fn exception_text(exception: &Bound<'_, PyAny>, types: &mut TypeCache) -> St
                 std::slice::from_raw_parts(data.cast::<u8>(), usize::try_from(size).unwrap_or(0));
             return format!("{name}: {}", String::from_utf8_lossy(bytes));
         }
-        format!("{name} ({} args)", ffi::PyTuple_GET_SIZE(args))
+        let args = Bound::from_borrowed_ptr(py, args);
+        format!("{name}: {}", args_preview(&args, types))
+    }
+}
+
+/// The most arguments of an exception previewed.
+const PREVIEW_ARGS: usize = 8;
+/// The most characters of one previewed argument.
+const PREVIEW_CHARS: usize = 256;
+
+/// An exception's `args` as `str(exception)` shows them, without running
+/// user code: one argument alone, several as a tuple; `repr` only of the
+/// exact built-in types whose `repr` is the interpreter's own (`str`, `int`,
+/// `float`, `bool`, `None`, `bytes`), `<Type object>` for anything else.
+/// Each argument is cut at 256 characters, the tuple after 8 arguments.
+unsafe fn args_preview(args: &Bound<'_, PyAny>, types: &mut TypeCache) -> String {
+    let count = usize::try_from(ffi::PyTuple_GET_SIZE(args.as_ptr())).unwrap_or(0);
+    let mut items = Vec::with_capacity(count.min(PREVIEW_ARGS + 1));
+    for index in 0..count.min(PREVIEW_ARGS) {
+        // SAFETY: `index` is within the tuple; the item is borrowed from it.
+        let item = ffi::PyTuple_GET_ITEM(args.as_ptr(), index as ffi::Py_ssize_t);
+        items.push(builtin_repr(
+            &Bound::from_borrowed_ptr(args.py(), item),
+            types,
+        ));
+    }
+    if count == 1 {
+        return items.pop().unwrap_or_default();
+    }
+    if count > PREVIEW_ARGS {
+        items.push("...".to_string());
+    }
+    format!("({})", items.join(", "))
+}
+
+/// `repr(value)` for the exact built-in scalars, else `<Type object>`.
+unsafe fn builtin_repr(value: &Bound<'_, PyAny>, types: &mut TypeCache) -> String {
+    let ptr = value.as_ptr();
+    let builtin = ffi::PyUnicode_CheckExact(ptr) != 0
+        || ffi::PyLong_CheckExact(ptr) != 0
+        || ffi::PyFloat_CheckExact(ptr) != 0
+        || ffi::PyBool_Check(ptr) != 0
+        || ffi::PyBytes_CheckExact(ptr) != 0
+        || ptr == ffi::Py_None();
+    if !builtin {
+        return format!("<{} object>", types.name(value.py(), ffi::Py_TYPE(ptr)));
+    }
+    // The interpreter's own repr of a built-in scalar runs no user code; it
+    // fails only for an int too long to print (the int-to-str limit).
+    let Some(repr) = Bound::from_owned_ptr_or_opt(value.py(), ffi::PyObject_Repr(ptr)) else {
+        ffi::PyErr_Clear();
+        return format!("<{} object>", types.name(value.py(), ffi::Py_TYPE(ptr)));
+    };
+    let text = escaped_text(&repr);
+    match text.char_indices().nth(PREVIEW_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text,
     }
 }
 

@@ -78,7 +78,10 @@ fn read_setting(
     }
     let is_boolean_key = matches!(
         key,
-        PolicyKey::RequireTrace | PolicyKey::KeepPartialTrace | PolicyKey::JsonErrors
+        PolicyKey::RequireTrace
+            | PolicyKey::KeepPartialTrace
+            | PolicyKey::JsonErrors
+            | PolicyKey::FollowFork
     );
     if let Ok(flag) = value.cast::<PyBool>() {
         if !is_boolean_key {
@@ -130,6 +133,7 @@ fn policy_snapshot(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
             .map(|path| path.to_string_lossy().into_owned()),
     )?;
     snapshot.set_item("json_errors", policy.json_errors)?;
+    snapshot.set_item("follow_fork", policy.follow_fork)?;
     Ok(snapshot)
 }
 

@@ -22,16 +22,18 @@ pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// Starts recording into the directory `path` (`format`: `json` or `binary`;
 /// with `activation_path`, nothing is recorded until code from that file
-/// runs). `trace_filter`: filter files after the builtin default and the
-/// project filter, in chain order (each may join paths with `::`);
-/// `module_name_from_globals`: name module code after its `__name__`.
+/// runs). Paths may be `str` (any text `os.fsdecode` gives, so not
+/// necessarily UTF-8), `bytes` or path-like. `trace_filter`: filter files
+/// after the builtin default and the project filter, in chain order (each may
+/// join paths with `::`); `module_name_from_globals`: name module code after
+/// its `__name__`.
 #[pyfunction]
 #[pyo3(signature = (path, format = "json", activation_path = None, *, trace_filter = None, module_name_from_globals = true))]
 fn start_tracing(
     py: Python<'_>,
-    path: &str,
+    path: PathBuf,
     format: &str,
-    activation_path: Option<&str>,
+    activation_path: Option<PathBuf>,
     trace_filter: Option<Vec<PathBuf>>,
     module_name_from_globals: bool,
 ) -> PyResult<()> {
@@ -40,7 +42,7 @@ fn start_tracing(
         module_name_from_globals,
     };
     guard("start_tracing", || {
-        session::start_with(py, path, format, activation_path, &options)
+        session::start_os(py, &path, format, activation_path.as_deref(), &options)
     })?;
     if session::is_tracing(py) {
         register_atexit(py);

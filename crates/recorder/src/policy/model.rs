@@ -24,6 +24,8 @@ pub struct RecorderPolicy {
     pub log_file: Option<PathBuf>,
     /// Write one JSON trailer line on stderr per error surfaced to Python.
     pub json_errors: bool,
+    /// Record each forked child into its own directory `<dir>.fork-<pid>`.
+    pub follow_fork: bool,
 }
 
 /// The log filter used when nobody set one.
@@ -38,6 +40,7 @@ impl Default for RecorderPolicy {
             log_level: DEFAULT_LOG_LEVEL.to_owned(),
             log_file: None,
             json_errors: false,
+            follow_fork: false,
         }
     }
 }
@@ -57,6 +60,8 @@ pub enum PolicyKey {
     LogFile,
     /// `json_errors`
     JsonErrors,
+    /// `follow_fork`
+    FollowFork,
 }
 
 const BOOLEAN_VALUES: &str = "1/0, true/false, yes/no, on/off (any case)";
@@ -70,6 +75,7 @@ impl PolicyKey {
         PolicyKey::LogLevel,
         PolicyKey::LogFile,
         PolicyKey::JsonErrors,
+        PolicyKey::FollowFork,
     ];
 
     /// The keyword accepted by `configure_policy`.
@@ -81,6 +87,7 @@ impl PolicyKey {
             PolicyKey::LogLevel => "log_level",
             PolicyKey::LogFile => "log_file",
             PolicyKey::JsonErrors => "json_errors",
+            PolicyKey::FollowFork => "follow_fork",
         }
     }
 
@@ -93,6 +100,7 @@ impl PolicyKey {
             PolicyKey::LogLevel => "CODETRACER_LOG_LEVEL",
             PolicyKey::LogFile => "CODETRACER_LOG_FILE",
             PolicyKey::JsonErrors => "CODETRACER_JSON_ERRORS",
+            PolicyKey::FollowFork => "CODETRACER_FOLLOW_FORK",
         }
     }
 
@@ -100,9 +108,10 @@ impl PolicyKey {
     pub fn accepted(self) -> &'static str {
         match self {
             PolicyKey::OnRecorderError => "abort, disable",
-            PolicyKey::RequireTrace | PolicyKey::KeepPartialTrace | PolicyKey::JsonErrors => {
-                BOOLEAN_VALUES
-            }
+            PolicyKey::RequireTrace
+            | PolicyKey::KeepPartialTrace
+            | PolicyKey::JsonErrors
+            | PolicyKey::FollowFork => BOOLEAN_VALUES,
             PolicyKey::LogLevel => {
                 "off, error, warn, info, debug, trace, or a `module=level,...` list"
             }
@@ -155,6 +164,8 @@ pub struct PolicyUpdate {
     pub log_file: Option<Option<PathBuf>>,
     /// `json_errors`, when set.
     pub json_errors: Option<bool>,
+    /// `follow_fork`, when set.
+    pub follow_fork: Option<bool>,
 }
 
 impl PolicyUpdate {
@@ -171,6 +182,7 @@ impl PolicyUpdate {
                 self.keep_partial_trace = Some(parse_bool(text).ok_or_else(bad)?);
             }
             PolicyKey::JsonErrors => self.json_errors = Some(parse_bool(text).ok_or_else(bad)?),
+            PolicyKey::FollowFork => self.follow_fork = Some(parse_bool(text).ok_or_else(bad)?),
             PolicyKey::LogLevel => {
                 let spec = text.trim();
                 LogFilter::parse(spec).map_err(|_| bad())?;
@@ -193,6 +205,7 @@ impl PolicyUpdate {
             PolicyKey::LogLevel => self.log_level = None,
             PolicyKey::LogFile => self.log_file = None,
             PolicyKey::JsonErrors => self.json_errors = None,
+            PolicyKey::FollowFork => self.follow_fork = None,
         }
     }
 
@@ -209,6 +222,7 @@ impl PolicyUpdate {
         take(&mut self.log_level, &other.log_level);
         take(&mut self.log_file, &other.log_file);
         take(&mut self.json_errors, &other.json_errors);
+        take(&mut self.follow_fork, &other.follow_fork);
     }
 
     /// Writes our settings over `policy`.
@@ -230,6 +244,9 @@ impl PolicyUpdate {
         }
         if let Some(value) = self.json_errors {
             policy.json_errors = value;
+        }
+        if let Some(value) = self.follow_fork {
+            policy.follow_fork = value;
         }
     }
 }

@@ -3,6 +3,7 @@
 //! output path), then the staged output directory, the tracer configuration
 //! and the tracer.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 
 use super::failpoints;
-use super::StartOptions;
+use super::state::StartRequest;
 use crate::filter::engine::FilterEngine;
 use crate::filter::loader::load_chain;
 use crate::policy::RecorderPolicy;
@@ -33,18 +34,18 @@ struct Preflight {
 }
 
 /// The trace filters of a recording: the builtin default, the project filter
-/// found from the program's directory and the files `options` names, read
+/// found from the program's directory and the files the request names, read
 /// through faultfs and placed in the running interpreter. A filter that is
 /// missing, unreadable or malformed is a Usage error
 /// (`ERR_INVALID_TRACE_FILTER`) that `start` raises under either policy.
-pub(super) fn load_filters(
-    py: Python<'_>,
-    activation_path: Option<&str>,
-    options: &StartOptions,
-) -> RecorderResult<FilterEngine> {
+pub(super) fn load_filters(py: Python<'_>, request: &StartRequest) -> RecorderResult<FilterEngine> {
     let fs = faultfs::from_env()?;
-    let program_dir = program_dir(py, activation_path);
-    let chain = load_chain(fs.as_ref(), program_dir.as_deref(), &options.trace_filter)?;
+    let program_dir = program_dir(py, request.activation_path.as_deref());
+    let chain = load_chain(
+        fs.as_ref(),
+        program_dir.as_deref(),
+        &request.options.trace_filter,
+    )?;
     let paths = interpreter::read(py);
     log::debug!(
         "trace filters: {}; interpreter directories: {paths:?}",
@@ -61,9 +62,9 @@ pub(super) fn load_filters(
 /// The traced program's directory, where the search for the project filter
 /// starts: the activation file's, else that of `sys.argv[0]` when it names a
 /// file (none for `-c` or an interactive interpreter).
-fn program_dir(py: Python<'_>, activation_path: Option<&str>) -> Option<PathBuf> {
+fn program_dir(py: Python<'_>, activation_path: Option<&Path>) -> Option<PathBuf> {
     let program: PathBuf = match activation_path {
-        Some(path) => PathBuf::from(path),
+        Some(path) => path.to_path_buf(),
         None => py
             .import("sys")
             .and_then(|sys| sys.getattr("argv"))
@@ -87,23 +88,20 @@ fn program_dir(py: Python<'_>, activation_path: Option<&str>) -> Option<PathBuf>
 /// configuration, the staged output and the tracer (its preamble written).
 pub(super) fn prepare(
     py: Python<'_>,
-    path: &str,
-    format: &str,
-    activation_path: Option<&str>,
+    request: &StartRequest,
     filters: FilterEngine,
-    options: &StartOptions,
     policy: &RecorderPolicy,
 ) -> RecorderResult<RuntimeTracer> {
     failpoints::configure_failpoints()?;
-    let preflight = preflight(py, path, format)?;
-    let config = tracer_config(py, &preflight, activation_path, filters, options, policy)?;
+    let preflight = preflight(py, &request.path, &request.format)?;
+    let config = tracer_config(py, &preflight, request, filters, policy)?;
     let staged = stage(&preflight)?;
     RuntimeTracer::create(staged, config)
 }
 
 /// Refuses an unsupported interpreter, an unknown format and an output path
 /// that is a file or a non-empty directory. Writes nothing.
-fn preflight(py: Python<'_>, path: &str, format: &str) -> RecorderResult<Preflight> {
+fn preflight(py: Python<'_>, path: &Path, format: &str) -> RecorderResult<Preflight> {
     let version = py.version_info();
     ensure_usage!(
         (version.major, version.minor) >= MIN_PYTHON,
@@ -120,11 +118,11 @@ fn preflight(py: Python<'_>, path: &str, format: &str) -> RecorderResult<Preflig
         ));
     };
     ensure_usage!(
-        !path.is_empty(),
+        !path.as_os_str().is_empty(),
         ErrorCode::TraceDirConflict,
         "the trace directory path is empty"
     );
-    let dir = PathBuf::from(path);
+    let dir = path.to_path_buf();
     let fs = faultfs::from_env()?;
     check_target(fs.as_ref(), &dir)?;
     Ok(Preflight { dir, format, fs })
@@ -187,47 +185,46 @@ fn dir_create_failed(err: std::io::Error, operation: &str, dir: &Path) -> Record
     error.with_source(cause)
 }
 
-/// The tracer configuration: program and arguments from `sys.argv`, the
-/// working directory, the interpreter version and the policy in force.
+/// The tracer configuration: program and arguments from `sys.argv` (as the
+/// operating system's bytes: an argument that is not UTF-8 is kept exactly),
+/// the working directory, the interpreter version and the policy in force.
 fn tracer_config(
     py: Python<'_>,
     preflight: &Preflight,
-    activation_path: Option<&str>,
+    request: &StartRequest,
     filters: FilterEngine,
-    options: &StartOptions,
     policy: &RecorderPolicy,
 ) -> RecorderResult<TracerConfig> {
-    let argv: Vec<String> = py
-        .import("sys")
-        .and_then(|sys| sys.getattr("argv"))
-        .and_then(|argv| argv.extract())
+    let sys = py.import("sys").ok();
+    let argv: Vec<OsString> = sys
+        .as_ref()
+        .and_then(|sys| sys.getattr("argv").ok())
+        .and_then(|argv| argv.extract().ok())
         .unwrap_or_default();
-    let python_version: String = py
-        .import("sys")
-        .and_then(|sys| sys.getattr("version"))
-        .and_then(|version| version.extract())
+    let python_version: String = sys
+        .as_ref()
+        .and_then(|sys| sys.getattr("version").ok())
+        .and_then(|version| version.extract().ok())
         .unwrap_or_default();
-    let program = match (activation_path, argv.first()) {
-        (Some(path), _) => path.to_string(),
+    let program: OsString = match (request.activation_path.as_deref(), argv.first()) {
+        (Some(path), _) => path.as_os_str().to_os_string(),
         (None, Some(first)) if !first.is_empty() => first.clone(),
-        _ => "<unknown>".to_string(),
+        _ => OsString::from("<unknown>"),
     };
     let policy = serde_json::to_value(policy)
         .map_err(|err| bug!(ErrorCode::Unknown, "cannot serialise the policy: {err}"))?;
+    let mut metadata = TraceMetadataInfo {
+        python_version,
+        policy,
+        ..TraceMetadataInfo::default()
+    };
+    let args = argv.get(1..).unwrap_or_default();
+    metadata.set_process(std::env::current_dir().unwrap_or_default(), &program, args);
     Ok(TracerConfig {
         format: preflight.format,
-        activation_path: activation_path.map(str::to_string),
+        activation_path: request.activation_path.clone(),
         filters,
-        module_name_from_globals: options.module_name_from_globals,
-        metadata: TraceMetadataInfo {
-            workdir: std::env::current_dir().unwrap_or_default(),
-            program,
-            args: argv.into_iter().skip(1).collect(),
-            python_version,
-            policy,
-            partial_reason: None,
-            trace_filter: None,
-            exit_status: None,
-        },
+        module_name_from_globals: request.options.module_name_from_globals,
+        metadata,
     })
 }

@@ -115,7 +115,7 @@ fn warn_disabled(error: &RecorderError) {
 
 /// CLI mode after an `abort` failure: flush the program's output, report the
 /// error on stderr (and the JSON trailer), exit with the kind's code.
-fn exit_process(py: Python<'_>, error: &RecorderError) -> ! {
+pub(super) fn exit_process(py: Python<'_>, error: &RecorderError) -> ! {
     if let Ok(sys) = py.import("sys") {
         for stream in ["stdout", "stderr"] {
             if let Ok(stream) = sys.getattr(stream) {

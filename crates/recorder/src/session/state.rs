@@ -6,12 +6,14 @@
 //! GIL released. `Starting` and `Finishing` mark the stretches where `start`
 //! or a failure/`stop` works on a recording with the lock released.
 
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, TryLockError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 
+use super::signals::TerminationHandlers;
 use crate::monitoring::Installation;
 use crate::tracer::RuntimeTracer;
 
@@ -42,6 +44,25 @@ pub(super) struct Recording {
     pub(super) tracer: RuntimeTracer,
     /// The registered tool; `None` only while `start` installs it.
     pub(super) tool: Option<Installation>,
+    /// The recorder's SIGTERM/SIGHUP handlers, while they are installed.
+    pub(super) signals: TerminationHandlers,
+    /// What `start` was asked for (a followed fork records the same way).
+    pub(super) request: StartRequest,
+    /// When recording started, for the finish log line.
+    pub(super) started: Instant,
+}
+
+/// The arguments of the `start` that made a recording.
+#[derive(Debug, Clone)]
+pub(super) struct StartRequest {
+    /// The trace directory.
+    pub(super) path: PathBuf,
+    /// The events format, as given.
+    pub(super) format: String,
+    /// Record nothing until code from this file starts.
+    pub(super) activation_path: Option<PathBuf>,
+    /// The trace filters and module naming.
+    pub(super) options: super::StartOptions,
 }
 
 impl Recording {
@@ -56,10 +77,16 @@ impl Recording {
         }
     }
 
-    /// Switches the tool off and frees it (idempotent).
+    /// Switches the tool off and frees it, and gives SIGTERM/SIGHUP back
+    /// their default action (idempotent).
     pub(super) fn detach(&mut self, py: Python<'_>) -> RecorderResult<()> {
+        self.signals.restore(py);
         match &mut self.tool {
-            Some(tool) => tool.uninstall(py),
+            Some(tool) => {
+                let freed = tool.uninstall(py);
+                log::debug!("detached: monitoring tool {} freed", tool.id());
+                freed
+            }
             None => Ok(()),
         }
     }
@@ -125,6 +152,29 @@ pub(super) fn lock(py: Python<'_>) -> MutexGuard<'static, Session> {
             Err(TryLockError::WouldBlock) => {
                 py.detach(|| std::thread::sleep(Duration::from_millis(1)))
             }
+        }
+    }
+}
+
+/// The session, waiting at most `patience` (with the GIL released): for the
+/// paths that must never hang, such as a signal handler that may have
+/// interrupted the very thread holding the lock.
+pub(super) fn lock_within(
+    py: Python<'_>,
+    patience: Duration,
+) -> Option<MutexGuard<'static, Session>> {
+    let deadline = Instant::now() + patience;
+    loop {
+        match SESSION.try_lock() {
+            Ok(session) => return Some(session),
+            Err(TryLockError::Poisoned(poison)) => {
+                SESSION.clear_poison();
+                return Some(poison.into_inner());
+            }
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                py.detach(|| std::thread::sleep(Duration::from_millis(1)))
+            }
+            Err(TryLockError::WouldBlock) => return None,
         }
     }
 }

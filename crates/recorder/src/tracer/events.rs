@@ -345,16 +345,7 @@ mod tests {
             activation_path: None,
             filters: FilterEngine::new(chain, InterpreterPaths::default()),
             module_name_from_globals: true,
-            metadata: TraceMetadataInfo {
-                workdir: "/".into(),
-                program: "p.py".into(),
-                args: Vec::new(),
-                python_version: String::new(),
-                policy: serde_json::Value::Null,
-                partial_reason: None,
-                trace_filter: None,
-                exit_status: None,
-            },
+            metadata: TraceMetadataInfo::default(),
         };
         RuntimeTracer::create(staged, config).unwrap_or_else(|e| panic!("{e}"))
     }

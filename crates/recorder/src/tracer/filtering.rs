@@ -83,8 +83,8 @@ pub enum Scope {
 pub struct CodeInfo {
     /// Keeps the code object alive so its address is not reused while cached.
     _code: Py<PyAny>,
-    /// `co_filename`.
-    pub filename: String,
+    /// `co_filename`, exactly (bytes as the file system has them).
+    pub path: PathBuf,
     /// The name the code is recorded under: `co_qualname`, or `<module.name>`
     /// for a module body (see [`module_body_name`]).
     pub qualname: String,
@@ -123,7 +123,7 @@ impl CodeInfo {
         if let Some(ids) = self.ids {
             return Ok(ids);
         }
-        let path_id = writer.ensure_path(&self.filename)?;
+        let path_id = writer.ensure_os_path(&self.path)?;
         let function_id = writer.ensure_function(&self.qualname, path_id, self.first_line)?;
         let ids = (path_id, function_id, Line(self.first_line));
         self.ids = Some(ids);
@@ -243,9 +243,11 @@ fn read_code(
         })
     };
     let extract_err = |name: &str, err: PyErr| target!(ErrorCode::FrameIntrospectionFailed, "unexpected {name} on a code object: {err}"; "attribute" = name);
-    let filename: String = attr("co_filename")?
+    let path: PathBuf = attr("co_filename")?
         .extract()
         .map_err(|e| extract_err("co_filename", e))?;
+    // Filters match text; a path that is not UTF-8 is matched in its lossy form.
+    let filename = path.to_string_lossy();
     let mut qualname: String = attr("co_qualname")?
         .extract()
         .map_err(|e| extract_err("co_qualname", e))?;
@@ -271,7 +273,8 @@ fn read_code(
     let policy = match resolution {
         ScopeResolution::Skip { reason } => {
             log::trace!(
-                "not recording {qualname} ({filename}): {}",
+                "not recording {qualname} ({}): {}",
+                path.display(),
                 reason.as_deref().unwrap_or("skipped by a trace filter")
             );
             None
@@ -280,7 +283,7 @@ fn read_code(
     };
     let mut info = CodeInfo {
         _code: code.clone().unbind(),
-        filename,
+        path: path.clone(),
         qualname,
         first_line,
         scope: policy.clone().map_or(Scope::Skip, Scope::Trace),
@@ -366,17 +369,22 @@ pub fn slot_action(policy: &ValuePolicy, kind: ValueKind, name: &Bound<'_, PyAny
 /// Recording postponed until code from one file starts.
 #[derive(Debug)]
 pub struct Activation {
-    path: Option<(String, Option<PathBuf>)>,
+    path: Option<(PathBuf, Option<PathBuf>)>,
     active: bool,
 }
 
 impl Activation {
     /// Active at once without a path; else when code from `path` starts.
-    pub fn new(path: Option<&str>) -> Activation {
+    pub fn new(path: Option<&Path>) -> Activation {
         Activation {
-            path: path.map(|path| (path.to_string(), std::fs::canonicalize(path).ok())),
+            path: path.map(|path| (path.to_path_buf(), std::fs::canonicalize(path).ok())),
             active: path.is_none(),
         }
+    }
+
+    /// Whether recording is on (no activation path, or its code started).
+    pub fn is_active(&self) -> bool {
+        self.active
     }
 
     /// Starts recording when `info` belongs to the activation file; returns whether recording is on.
@@ -389,12 +397,18 @@ impl Activation {
             return true;
         };
         let matches = *info.activates.get_or_insert_with(|| {
-            info.filename == *raw
+            info.path == *raw
                 || canonical.as_deref().is_some_and(|canonical| {
-                    std::fs::canonicalize(Path::new(&info.filename))
-                        .is_ok_and(|file| file == canonical)
+                    std::fs::canonicalize(&info.path).is_ok_and(|file| file == canonical)
                 })
         });
+        if matches {
+            log::debug!(
+                "activation: recording starts with {} in {}",
+                info.qualname,
+                info.path.display()
+            );
+        }
         self.active = matches;
         matches
     }

@@ -1,6 +1,8 @@
 //! Creating a tracer over a staged directory, finishing it (balancing every
 //! open frame, committing the output) and settling it after a failure.
 
+use std::path::PathBuf;
+
 use faultfs::StagedDir;
 use recorder_errors::prelude::*;
 use runtime_tracing::{ReturnRecord, TraceLowLevelEvent, NONE_VALUE};
@@ -14,13 +16,22 @@ use crate::filter::model::IoConfig;
 use crate::filter::summary::{FilterStats, FilterSummary};
 use crate::writer::{ExitStatus, TraceFormat, TraceMetadataInfo, TraceWriter};
 
+/// Every file a settled trace directory may hold.
+const OUTPUT_FILES: [&str; 5] = [
+    "trace.json",
+    "trace.bin",
+    crate::writer::PATHS_FILE,
+    crate::writer::METADATA_FILE,
+    faultfs::PARTIAL_MARKER,
+];
+
 /// What a recording is set up with.
 #[derive(Debug)]
 pub struct TracerConfig {
     /// Events file format.
     pub format: TraceFormat,
     /// Record nothing until code from this file starts.
-    pub activation_path: Option<String>,
+    pub activation_path: Option<PathBuf>,
     /// The trace filters, placed in the running interpreter.
     pub filters: FilterEngine,
     /// Name module code after its globals' `__name__` (policy `module_name_from_globals`).
@@ -33,6 +44,7 @@ impl RuntimeTracer {
     /// A tracer writing into `staged`: the preamble, the first thread's
     /// `ThreadStart` and the `<toplevel>` call are written at once.
     pub fn create(staged: StagedDir, config: TracerConfig) -> RecorderResult<RuntimeTracer> {
+        let target = staged.target().to_path_buf();
         let mut writer = TraceWriter::create(staged, config.format, &config.metadata.program)?;
         let threads = Threads::start(&mut writer)?;
         writer.toplevel_call()?;
@@ -45,7 +57,19 @@ impl RuntimeTracer {
             filter_stats: FilterStats::default(),
             recorded: 0,
             metadata: config.metadata,
+            target,
         })
+    }
+
+    /// The names of the trace filters, in chain order.
+    pub fn filter_names(&self) -> Vec<&str> {
+        self.codes
+            .engine()
+            .chain()
+            .sources
+            .iter()
+            .map(|source| source.meta.name.as_str())
+            .collect()
     }
 
     /// The `[io]` settings of the trace filters (the last filter with an `[io]` table wins).
@@ -56,6 +80,32 @@ impl RuntimeTracer {
     /// Records the program's exit status (`stop(exit_code=...)`) for the metadata.
     pub fn set_exit_status(&mut self, code: Option<i64>) {
         self.metadata.exit_status = Some(ExitStatus::from_code(code));
+    }
+
+    /// Whether recording is on (its activation file, if any, has started).
+    pub fn activated(&self) -> bool {
+        self.activation.is_active()
+    }
+
+    /// The events format.
+    pub fn format(&self) -> TraceFormat {
+        self.writer.format()
+    }
+
+    /// Events written so far (interning events included).
+    pub fn event_count(&self) -> u64 {
+        self.writer.event_count()
+    }
+
+    /// The bytes of the recorder's files now in the trace directory (after
+    /// a commit or a partial settle); `None` when none can be read.
+    pub fn output_bytes(&self) -> Option<u64> {
+        let sizes: Vec<u64> = OUTPUT_FILES
+            .iter()
+            .filter_map(|name| std::fs::metadata(self.target.join(name)).ok())
+            .map(|metadata| metadata.len())
+            .collect();
+        (!sizes.is_empty()).then(|| sizes.iter().sum())
     }
 
     /// Hands buffered events to the file.

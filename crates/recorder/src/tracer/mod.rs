@@ -36,4 +36,6 @@ pub struct RuntimeTracer {
     /// Calls, steps and returns recorded from callbacks (for `require_trace`).
     recorded: u64,
     metadata: TraceMetadataInfo,
+    /// The trace directory.
+    target: std::path::PathBuf,
 }

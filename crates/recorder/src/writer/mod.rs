@@ -6,7 +6,7 @@ mod chunk;
 mod metadata;
 mod sink;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use faultfs::StagedDir;
@@ -16,7 +16,7 @@ use runtime_tracing::{
     TypeRecord, TypeSpecificInfo, VariableId,
 };
 
-pub use metadata::{ExitStatus, TraceMetadataInfo};
+pub use metadata::{ExactBytes, ExitStatus, TraceMetadataInfo};
 pub use sink::{TraceFormat, HEADERV1};
 
 use chunk::ChunkOut;
@@ -41,6 +41,8 @@ pub struct TraceWriter {
     function_sites: Vec<(PathId, Line)>,
     types: HashMap<String, TypeId>,
     variables: HashMap<String, VariableId>,
+    /// The exact bytes of interned paths that are not UTF-8, by path id.
+    exact_paths: BTreeMap<usize, Vec<u8>>,
     events: u64,
     /// Side files whose bytes are complete (written and fsynced) in staging.
     finished_side_files: Vec<&'static str>,
@@ -77,6 +79,7 @@ impl TraceWriter {
             function_sites: Vec::new(),
             types: HashMap::new(),
             variables: HashMap::new(),
+            exact_paths: BTreeMap::new(),
             events: 0,
             finished_side_files: Vec::new(),
             rolled_back: false,
@@ -154,6 +157,16 @@ impl TraceWriter {
         self.emit(&TraceLowLevelEvent::Path(PathBuf::from(path)))?;
         self.paths.insert(path.to_string(), id);
         self.path_list.push(path.to_string());
+        Ok(id)
+    }
+
+    /// The id of `path`, which need not be UTF-8: the trace holds its text
+    /// (U+FFFD for a byte that is not UTF-8) and the metadata its exact bytes.
+    pub fn ensure_os_path(&mut self, path: &Path) -> RecorderResult<PathId> {
+        let id = self.ensure_path(&path.to_string_lossy())?;
+        if let Some(bytes) = metadata::inexact_bytes(path.as_os_str()) {
+            self.exact_paths.entry(id.0).or_insert(bytes);
+        }
         Ok(id)
     }
 
@@ -346,7 +359,7 @@ impl TraceWriter {
     }
 
     fn metadata_json(&self, info: &TraceMetadataInfo) -> RecorderResult<Vec<u8>> {
-        info.to_json(self.format)
+        info.to_json(self.format, &self.exact_paths)
             .map_err(|err| bug!(ErrorCode::Io, "cannot serialise the trace metadata: {err}"))
     }
 
