@@ -1,6 +1,7 @@
 """Recorder benchmark: each workload untraced and traced in the same run.
 
 Usage: .venv/bin/python scripts/bench.py [--repeat N] [--format json|binary] [--only TEXT]
+                                         [--json FILE]
 
 For every workload it prints the best-of-N wall time untraced and traced, the
 slowdown ratio, the highest peak RSS of the traced runs, the number of recorded
@@ -9,7 +10,8 @@ recorded event (the traced time minus the untraced time, divided by the
 events), both in wall time and in CPU time (user + system, which a busy shared
 machine disturbs less). Ratios, not absolute seconds, are what to compare
 across machines. A workload with a trace filter (`FILTERS`) is recorded with
-`--trace-filter` naming it.
+`--trace-filter` naming it. `--json FILE` also writes the same rows as JSON
+(read by `./dev release-check`, which compares the slowdowns with a baseline).
 """
 
 from __future__ import annotations
@@ -205,10 +207,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept)")
     parser.add_argument("--format", default="json", choices=["json", "binary"])
     parser.add_argument("--only", help="run only workloads whose name contains this text")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON here")
     args = parser.parse_args()
 
     env = dict(os.environ)
     rows = []
+    cpu_seconds = {}  # workload -> (best untraced, best traced) CPU seconds, for --json
     with tempfile.TemporaryDirectory(prefix="codetracer-bench-") as tmp:
         work = Path(tmp)
         for name, source in WORKLOADS.items():
@@ -248,6 +252,7 @@ def main() -> None:
                 name, untraced, best_traced, best_traced / untraced, rss / 1024, events,
                 size / 2**20, rate, per_event_us, per_event_cpu_us,
             ))
+            cpu_seconds[name] = (untraced_cpu, best_cpu)
             print(f"bench: {name} done", file=sys.stderr)
 
     print(f"Python {sys.version.split()[0]}, format {args.format}, best of {args.repeat}")
@@ -262,6 +267,40 @@ def main() -> None:
             f"| {name} | {untraced:.3f} | {traced:.3f} | {ratio:.1f}x | {rss_mib:.0f} | "
             f"{events:,} | {size_mib:,.0f} | {rate:,.0f} | {per_event:.2f} | {per_cpu:.2f} |"
         )
+    if args.json:
+        write_json(args.json, rows, cpu_seconds, args)
+
+
+def write_json(
+    path: Path, rows: list[tuple], cpu_seconds: dict[str, tuple[float, float]], args: argparse.Namespace
+) -> None:
+    """Writes the measured rows as JSON: `{"python", "format", "repeat", "workloads": [...]}`.
+
+    Each workload also gets its best untraced and traced CPU seconds (user +
+    system) and their ratio, `cpu_slowdown`, which a busy machine disturbs
+    far less than the wall-clock `slowdown`.
+    """
+    keys = (
+        "name", "untraced_s", "traced_s", "slowdown", "peak_rss_mib", "events",
+        "trace_mib", "events_per_s", "us_per_event", "cpu_us_per_event",
+    )
+    workloads = []
+    for row in rows:
+        workload = {key: (None if isinstance(value, float) and value != value else value)
+                    for key, value in zip(keys, row)}
+        untraced_cpu, traced_cpu = cpu_seconds[workload["name"]]
+        workload["untraced_cpu_s"] = untraced_cpu
+        workload["traced_cpu_s"] = traced_cpu
+        workload["cpu_slowdown"] = traced_cpu / untraced_cpu if untraced_cpu > 0 else None
+        workloads.append(workload)
+    report = {
+        "python": sys.version.split()[0],
+        "format": args.format,
+        "repeat": args.repeat,
+        "workloads": workloads,
+    }
+    path.write_text(json.dumps(report, indent=2) + "\n")
+
 
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@
 //! each one in turn (`fail=any#i:<errno>`) and check the outcome contract.
 
 use std::fmt::Write as _;
+use std::ops::RangeInclusive;
 use std::path::Path;
 
 use recorder_errors::OnRecorderError;
@@ -100,6 +101,20 @@ pub fn sweep_case(
     root: &Path,
     progress: &(dyn Fn(&SweepRow) + Sync),
 ) -> SweepReport {
+    sweep_indices(interpreter, case, 1..=u64::MAX, jobs, root, progress)
+}
+
+/// Like [`sweep_case`], but fails only the operation indices in `indices`
+/// (the clean run is still made and checked, and `counts` covers all of
+/// it): a sweep split into index ranges, e.g. one test per range.
+pub fn sweep_indices(
+    interpreter: &Interpreter,
+    case: &Case,
+    indices: RangeInclusive<u64>,
+    jobs: usize,
+    root: &Path,
+    progress: &(dyn Fn(&SweepRow) + Sync),
+) -> SweepReport {
     let clean = without_faults(case);
     let case_root = root.join(dir_name(&case.id));
     let mut report = SweepReport {
@@ -131,12 +146,13 @@ pub fn sweep_case(
     };
     report.clean_differences = check_clean(&observed, &baseline);
     report.counts = observed.fixtures.op_counts().into_iter().collect();
-    let ops = observed.fixtures.ops();
+    let mut ops = observed.fixtures.ops();
     if ops.is_empty() {
         report
             .clean_differences
             .push("the clean run logged no faultfs operation (is the interpreter a failure-fixtures build?)".to_string());
     }
+    ops.retain(|(index, _, _)| indices.contains(index));
     report.rows = pool::map_ordered(&ops, jobs, |(index, kind, path)| {
         let mut faulty = clean.clone();
         faulty.faults.faultfs_plan = Some(format!("fail=any#{index}:{}", case.sweep.errno));

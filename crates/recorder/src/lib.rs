@@ -13,6 +13,7 @@
 //! at the FFI boundary, and the trace writer.
 
 #![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 pub(crate) mod encode;
 pub(crate) mod ffi;
@@ -25,11 +26,11 @@ pub(crate) mod session;
 pub(crate) mod tracer;
 pub(crate) mod writer;
 
-pub use encode::json::write_event;
 pub use ffi::{guard, to_py_err, ERRORS_MODULE};
 pub use logging::trailer::set_writer as set_trailer_writer;
 pub use policy::{configure as configure_policy, OnRecorderError, PolicyKey, PolicyUpdate};
 pub use session::{flush, is_tracing, start, start_os, stop, stop_with_exit_code, StartOptions};
+pub use writer::json::write_event;
 pub use writer::{
     ExactBytes, ExitStatus, TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE,
     PATHS_FILE,

@@ -5,9 +5,9 @@
 //! `Dropped`; the value itself is never read.
 
 use recorder_errors::RecorderResult;
-use runtime_tracing::{TypeId, TypeKind, ValueRecord};
+use runtime_tracing::{TypeId, TypeKind, TypeRecord, TypeSpecificInfo, ValueRecord};
 
-use crate::writer::TraceWriter;
+use crate::writer::TypeInterner;
 
 /// The text of a redacted value.
 pub const REDACTED: &str = "<redacted>";
@@ -23,8 +23,8 @@ pub struct Markers {
 
 impl Markers {
     /// The record of a redacted value.
-    pub fn redacted(&mut self, writer: &mut TraceWriter) -> RecorderResult<ValueRecord> {
-        let type_id = interned(&mut self.redacted, writer, "Redacted")?;
+    pub fn redacted(&mut self, interner: &mut impl TypeInterner) -> RecorderResult<ValueRecord> {
+        let type_id = interned(&mut self.redacted, interner, "Redacted")?;
         Ok(ValueRecord::Error {
             msg: REDACTED.to_string(),
             type_id,
@@ -32,8 +32,8 @@ impl Markers {
     }
 
     /// The record standing for a dropped return value.
-    pub fn dropped(&mut self, writer: &mut TraceWriter) -> RecorderResult<ValueRecord> {
-        let type_id = interned(&mut self.dropped, writer, "Dropped")?;
+    pub fn dropped(&mut self, interner: &mut impl TypeInterner) -> RecorderResult<ValueRecord> {
+        let type_id = interned(&mut self.dropped, interner, "Dropped")?;
         Ok(ValueRecord::Error {
             msg: DROPPED.to_string(),
             type_id,
@@ -41,15 +41,21 @@ impl Markers {
     }
 }
 
+/// The type id of the marker type `name` (a `Raw` type), interned under a key
+/// no Python class can have.
 fn interned(
     slot: &mut Option<TypeId>,
-    writer: &mut TraceWriter,
+    interner: &mut impl TypeInterner,
     name: &str,
 ) -> RecorderResult<TypeId> {
     if let Some(id) = *slot {
         return Ok(id);
     }
-    let id = writer.ensure_type_id(TypeKind::Raw, name)?;
+    let id = interner.intern_type(&format!("\u{0}marker:{name}"), || TypeRecord {
+        kind: TypeKind::Raw,
+        lang_type: name.to_string(),
+        specific_info: TypeSpecificInfo::None,
+    })?;
     *slot = Some(id);
     Ok(id)
 }

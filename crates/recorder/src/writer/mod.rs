@@ -1,8 +1,12 @@
-//! The trace writer: interns paths, functions, types and variable names,
-//! streams `runtime_tracing` events through an [`EventSink`] into a
-//! `faultfs::StagedDir`, and settles the directory as complete, partial or absent.
+//! The trace writer: interns paths, functions, types ([`TypeInterner`]) and
+//! variable names, serialises `runtime_tracing` events ([`json`], `binary`)
+//! through an [`EventSink`] into a `faultfs::StagedDir`, and settles the
+//! directory as complete, partial or absent.
 
+mod binary;
 mod chunk;
+mod interner;
+pub mod json;
 mod metadata;
 mod sink;
 
@@ -16,8 +20,10 @@ use runtime_tracing::{
     TypeRecord, TypeSpecificInfo, VariableId,
 };
 
+pub use binary::HEADERV1;
+pub use interner::TypeInterner;
 pub use metadata::{ExactBytes, ExitStatus, TraceMetadataInfo};
-pub use sink::{TraceFormat, HEADERV1};
+pub use sink::TraceFormat;
 
 use chunk::ChunkOut;
 use sink::EventSink;
@@ -38,11 +44,12 @@ pub struct TraceWriter {
     paths: HashMap<String, PathId>,
     path_list: Vec<String>,
     functions: HashMap<(PathId, i64, String), FunctionId>,
-    function_sites: Vec<(PathId, Line)>,
+    /// Type ids by interning key ([`TypeInterner`]).
     types: HashMap<String, TypeId>,
     variables: HashMap<String, VariableId>,
     /// The exact bytes of interned paths that are not UTF-8, by path id.
     exact_paths: BTreeMap<usize, Vec<u8>>,
+    /// Events written so far (for the finish log line).
     events: u64,
     /// Side files whose bytes are complete (written and fsynced) in staging.
     finished_side_files: Vec<&'static str>,
@@ -76,7 +83,6 @@ impl TraceWriter {
             paths: HashMap::new(),
             path_list: Vec::new(),
             functions: HashMap::new(),
-            function_sites: Vec::new(),
             types: HashMap::new(),
             variables: HashMap::new(),
             exact_paths: BTreeMap::new(),
@@ -86,7 +92,11 @@ impl TraceWriter {
             events_broken: false,
             events_closed: false,
         };
-        writer.ensure_type_id(TypeKind::None, "None")?;
+        writer.intern_type("None", || TypeRecord {
+            kind: TypeKind::None,
+            lang_type: "None".to_string(),
+            specific_info: TypeSpecificInfo::None,
+        })?;
         let path_id = writer.ensure_path(program)?;
         writer.ensure_function(TOPLEVEL_NAME, path_id, 1)?;
         Ok(writer)
@@ -115,17 +125,12 @@ impl TraceWriter {
                 "the trace writer is already closed"
             ));
         };
-        match sink.write(event) {
-            Ok(()) => {
-                self.events += 1;
-                Ok(())
-            }
-            Err(err) => {
-                self.events_broken = true;
-                let path = sink.path().to_path_buf();
-                Err(RecorderError::io(err, "write", &path))
-            }
-        }
+        sink.write(event).map_err(|err| {
+            self.events_broken = true;
+            RecorderError::io(err, "write", sink.path())
+        })?;
+        self.events += 1;
+        Ok(())
     }
 
     /// The `Call` of the `<toplevel>` function.
@@ -181,44 +186,13 @@ impl TraceWriter {
         if let Some(id) = self.functions.get(&key) {
             return Ok(*id);
         }
-        let id = FunctionId(self.function_sites.len());
+        let id = FunctionId(self.functions.len());
         self.emit(&TraceLowLevelEvent::Function(FunctionRecord {
             path_id,
             line: Line(line),
             name: name.to_string(),
         }))?;
         self.functions.insert(key, id);
-        self.function_sites.push((path_id, Line(line)));
-        Ok(id)
-    }
-
-    /// Where function `id` is defined.
-    pub fn function_site(&self, id: FunctionId) -> Option<(PathId, Line)> {
-        self.function_sites.get(id.0).copied()
-    }
-
-    /// The id of a type without specific info, keyed by `lang_type`.
-    pub fn ensure_type_id(&mut self, kind: TypeKind, lang_type: &str) -> RecorderResult<TypeId> {
-        self.ensure_type(lang_type, || TypeRecord {
-            kind,
-            lang_type: lang_type.to_string(),
-            specific_info: TypeSpecificInfo::None,
-        })
-    }
-
-    /// The id of the type interned under `key`, writing a `Type` event (built by
-    /// `record`) the first time.
-    pub fn ensure_type(
-        &mut self,
-        key: &str,
-        record: impl FnOnce() -> TypeRecord,
-    ) -> RecorderResult<TypeId> {
-        if let Some(id) = self.types.get(key) {
-            return Ok(*id);
-        }
-        let id = TypeId(self.types.len());
-        self.emit(&TraceLowLevelEvent::Type(record()))?;
-        self.types.insert(key.to_string(), id);
         Ok(id)
     }
 

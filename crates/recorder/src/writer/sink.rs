@@ -1,22 +1,16 @@
-//! Event serialisation for the two file formats, buffered in chunks of
-//! [`CHUNK_SIZE`] so memory stays flat however long the trace runs.
-//!
-//! - `json`: `trace.json`, `[` on the first line, one event per line, `,` after
-//!   every event but the last, `]` on the last line;
-//! - `binary`: `trace.bin`, runtime_tracing's `HEADERV1` followed by a seekable
-//!   zstd stream of CBOR-encoded events (what `CborZstdTraceWriter` produces).
+//! The events file of either format: [`TraceFormat`] names it, [`EventSink`]
+//! hands each event to the format's sink ([`super::json`], [`super::binary`]),
+//! which buffers its bytes in chunks of [`super::CHUNK_SIZE`] so memory stays
+//! flat however long the trace runs.
 
 use std::io;
 use std::path::Path;
 
 use runtime_tracing::TraceLowLevelEvent;
-use zeekstd::seek_table::Format;
-use zeekstd::RawEncoder;
 
-use super::chunk::{ChunkOut, CHUNK_SIZE};
-
-/// runtime_tracing's binary header (`cbor_zstd_writer::HEADERV1`).
-pub const HEADERV1: [u8; 8] = [0xC0, 0xDE, 0x72, 0xAC, 0xE2, 0x01, 0x00, 0x00];
+use super::binary::BinarySink;
+use super::chunk::ChunkOut;
+use super::json::JsonSink;
 
 /// The trace events file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +59,8 @@ pub enum EventSink {
 impl std::fmt::Debug for EventSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EventSink::Json(sink) => f.debug_tuple("Json").field(&sink.out.path()).finish(),
-            EventSink::Binary(sink) => f.debug_tuple("Binary").field(&sink.out.path()).finish(),
+            EventSink::Json(sink) => f.debug_tuple("Json").field(&sink.path()).finish(),
+            EventSink::Binary(sink) => f.debug_tuple("Binary").field(&sink.path()).finish(),
         }
     }
 }
@@ -83,8 +77,8 @@ impl EventSink {
     /// The staged events file.
     pub fn path(&self) -> &Path {
         match self {
-            EventSink::Json(sink) => sink.out.path(),
-            EventSink::Binary(sink) => sink.out.path(),
+            EventSink::Json(sink) => sink.path(),
+            EventSink::Binary(sink) => sink.path(),
         }
     }
 
@@ -111,121 +105,5 @@ impl EventSink {
             EventSink::Json(sink) => sink.finish(),
             EventSink::Binary(sink) => sink.finish(),
         }
-    }
-}
-
-/// `trace.json` writer.
-pub struct JsonSink {
-    out: ChunkOut,
-    buf: Vec<u8>,
-    first: bool,
-}
-
-impl JsonSink {
-    fn new(out: ChunkOut) -> JsonSink {
-        let mut buf = Vec::with_capacity(CHUNK_SIZE + 4096);
-        buf.extend_from_slice(b"[\n");
-        JsonSink {
-            out,
-            buf,
-            first: true,
-        }
-    }
-
-    fn write(&mut self, event: &TraceLowLevelEvent) -> io::Result<()> {
-        if !self.first {
-            self.buf.extend_from_slice(b",\n");
-        }
-        self.first = false;
-        crate::encode::json::write_event(&mut self.buf, event).map_err(io::Error::other)?;
-        if self.buf.len() >= CHUNK_SIZE {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        let result = self.out.hand(&self.buf);
-        self.buf.clear();
-        result
-    }
-
-    fn finish(mut self) -> io::Result<()> {
-        self.buf.extend_from_slice(b"\n]\n");
-        self.flush()?;
-        self.out.finish()
-    }
-}
-
-/// `trace.bin` writer.
-pub struct BinarySink {
-    out: ChunkOut,
-    buf: Vec<u8>,
-    zbuf: Vec<u8>,
-    encoder: RawEncoder<'static>,
-}
-
-impl BinarySink {
-    fn new(mut out: ChunkOut) -> io::Result<BinarySink> {
-        out.hand(&HEADERV1)?;
-        Ok(BinarySink {
-            out,
-            buf: Vec::with_capacity(CHUNK_SIZE + 4096),
-            zbuf: vec![0; CHUNK_SIZE],
-            encoder: RawEncoder::new().map_err(io::Error::other)?,
-        })
-    }
-
-    fn write(&mut self, event: &TraceLowLevelEvent) -> io::Result<()> {
-        let buf = std::mem::take(&mut self.buf);
-        self.buf = cbor4ii::serde::to_vec(buf, event).map_err(io::Error::other)?;
-        if self.buf.len() >= CHUNK_SIZE {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    /// Compresses the buffered CBOR and hands the compressed bytes over.
-    fn flush(&mut self) -> io::Result<()> {
-        let mut consumed = 0;
-        while consumed < self.buf.len() {
-            let progress = self
-                .encoder
-                .compress(&self.buf[consumed..], &mut self.zbuf)
-                .map_err(io::Error::other)?;
-            if progress.in_progress() == 0 && progress.out_progress() == 0 {
-                return Err(io::Error::other("zstd encoder made no progress"));
-            }
-            consumed += progress.in_progress();
-            self.out.hand(&self.zbuf[..progress.out_progress()])?;
-        }
-        self.buf.clear();
-        Ok(())
-    }
-
-    fn finish(mut self) -> io::Result<()> {
-        self.flush()?;
-        loop {
-            let progress = self
-                .encoder
-                .end_frame(&mut self.zbuf)
-                .map_err(io::Error::other)?;
-            self.out.hand(&self.zbuf[..progress.out_progress()])?;
-            if progress.data_left() == 0 {
-                break;
-            }
-        }
-        let mut table = self
-            .encoder
-            .into_seek_table()
-            .into_format_serializer(Format::Foot);
-        loop {
-            let written = table.write_into(&mut self.zbuf);
-            if written == 0 {
-                break;
-            }
-            self.out.hand(&self.zbuf[..written])?;
-        }
-        self.out.finish()
     }
 }
