@@ -9,8 +9,9 @@ events, the size of the events file, events per second and microseconds per
 recorded event (the traced time minus the untraced time, divided by the
 events), both in wall time and in CPU time (user + system, which a busy shared
 machine disturbs less). Ratios, not absolute seconds, are what to compare
-across machines. `--json FILE` also writes the same rows as JSON (read by
-`./dev release-check`, which compares the slowdowns with a baseline).
+across machines. A workload with a trace filter (`FILTERS`) is recorded with
+`--trace-filter` naming it. `--json FILE` also writes the same rows as JSON
+(read by `./dev release-check`, which compares the slowdowns with a baseline).
 """
 
 from __future__ import annotations
@@ -25,6 +26,17 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+
+#: A function with 50 locals bound, each line step recording all of them.
+FIFTY_LOCALS = "\n".join([
+    "def work(n):",
+    *(f"    v{i:02d} = {i}" for i in range(50)),
+    "    for i in range(n):",
+    "        v00 += 1",
+    "    return v00",
+    "",
+    "print(work(20_000))",
+])
 
 WORKLOADS = {
     "recursion: fib(22)": """
@@ -72,6 +84,91 @@ WORKLOADS = {
             return total
 
         print(run(60_000))
+    """,
+    "start-up: an empty program": """
+        pass
+    """,
+    "skipped hot loop: 20M iterations": """
+        def loop(n):
+            total = 0
+            for i in range(n):
+                total += i
+            return total
+
+        print(loop(20_000_000))
+    """,
+    "50 locals: no rules": FIFTY_LOCALS,
+    "50 locals: redaction rules": FIFTY_LOCALS,
+    "stdlib-heavy: default filter": """
+        import json
+        import re
+        import textwrap
+
+        PAIRS = re.compile(r"(\\w+)=(\\d+)")
+
+        def work(n):
+            total = 0
+            for i in range(n):
+                data = json.loads(json.dumps({"i": i, "items": list(range(10))}))
+                total += len(data["items"])
+                total += len(PAIRS.findall(f"a={i} b={i + 1}"))
+                total += len(textwrap.wrap("lorem ipsum dolor sit amet " * 3, 20))
+            return total
+
+        print(work(20_000))
+    """,
+}
+
+#: Trace filters of the workloads recorded with one (`--trace-filter`).
+FILTERS = {
+    "skipped hot loop: 20M iterations": """
+        [meta]
+        name = "skip-the-loop"
+        version = 1
+
+        [scope]
+        default_exec = "trace"
+        default_value_action = "allow"
+
+        [[scope.rules]]
+        selector = "obj:glob:*.loop"
+        exec = "skip"
+    """,
+    "50 locals: redaction rules": """
+        [meta]
+        name = "redaction-rules"
+        version = 1
+
+        [scope]
+        default_exec = "trace"
+        default_value_action = "allow"
+
+        [[scope.rules]]
+        selector = "pkg:glob:*"
+
+        [[scope.rules.value_patterns]]
+        selector = "local:glob:v0*"
+        action = "redact"
+
+        [[scope.rules.value_patterns]]
+        selector = "local:regex:^v4[0-4]$"
+        action = "drop"
+
+        [[scope.rules.value_patterns]]
+        selector = "local:tokens:customer, email, phone, address, birth date"
+        action = "redact"
+
+        [[scope.rules.value_patterns]]
+        selector = "local:literal:unused"
+        action = "redact"
+
+        [[scope.rules.value_patterns]]
+        selector = "arg:glob:secret_*"
+        action = "redact"
+
+        [[scope.rules.value_patterns]]
+        selector = "attr:regex:(?i)token"
+        action = "redact"
     """,
 }
 
@@ -123,6 +220,11 @@ def main() -> None:
                 continue
             script = work / "workload.py"
             script.write_text(textwrap.dedent(source))
+            filter_args = []
+            if name in FILTERS:
+                filter_file = work / "filter.toml"
+                filter_file.write_text(textwrap.dedent(FILTERS[name]))
+                filter_args = ["--trace-filter", str(filter_file)]
             plain = [sys.executable, str(script)]
             untraced_runs = [run_once(plain, env) for _ in range(args.repeat)]
             untraced = min(run[0] for run in untraced_runs)
@@ -133,7 +235,7 @@ def main() -> None:
                 shutil.rmtree(out, ignore_errors=True)
                 traced_argv = [
                     sys.executable, "-m", "codetracer_python_recorder",
-                    "--out-dir", str(out), "--format", args.format, str(script),
+                    "--out-dir", str(out), "--format", args.format, *filter_args, str(script),
                 ]
                 elapsed, cpu, peak = run_once(traced_argv, env)
                 best_cpu = min(best_cpu, cpu)

@@ -168,7 +168,11 @@ pub fn sweep_indices(
                     describe_termination(observed.outcome.termination),
                     observed.dir.describe()
                 ),
-                differences: check_faulty(&faulty, *index, &observed, &baseline),
+                differences: if kind == READ_KIND {
+                    check_unreadable_filter(&faulty, *index, &observed, &baseline)
+                } else {
+                    check_faulty(&faulty, *index, &observed, &baseline)
+                },
             },
             Err(error) => SweepRow {
                 index: *index,
@@ -258,6 +262,66 @@ fn common_checks(observed: &Observation, baseline: &Baseline) -> Vec<String> {
     differences
 }
 
+/// The faultfs operation that reads a file: the recorder reads only its
+/// trace filters, before the program starts.
+const READ_KIND: &str = "read";
+
+/// Whether the fault at operation `index` fired in this run.
+fn fault_fired(observed: &Observation, index: u64) -> bool {
+    observed
+        .fixtures
+        .events
+        .iter()
+        .any(|event| matches!(event, FixtureEvent::Fault { index: i, .. } if *i == index))
+}
+
+/// The contract for a run whose trace filter could not be read: like a
+/// malformed filter, a Usage error (`ERR_INVALID_TRACE_FILTER`) under either
+/// policy, before the program starts (CLI: exit 2; API: `start()` raises),
+/// and nothing written.
+fn check_unreadable_filter(
+    case: &Case,
+    index: u64,
+    observed: &Observation,
+    baseline: &Baseline,
+) -> Vec<String> {
+    const CODE: &str = "ERR_INVALID_TRACE_FILTER";
+    let mut differences = common_checks(observed, baseline);
+    if !fault_fired(observed, index) {
+        differences.push(format!("fault at operation #{index} never fired"));
+    }
+    let expected = match case.program.launch {
+        Launch::Cli => recorder_errors::ErrorKind::Usage.exit_code(),
+        Launch::Api => 1,
+    };
+    let code = observed.outcome.termination.shell_code();
+    if code != Some(expected) {
+        differences.push(format!(
+            "{} after the trace filter could not be read, expected exit {expected} under either policy",
+            describe_termination(observed.outcome.termination)
+        ));
+    }
+    if !baseline.stdout.starts_with(&observed.outcome.stdout) {
+        differences.push("stdout is not a prefix of the untraced run's".to_string());
+    }
+    if !matches!(observed.dir.state, Ok(Observed::Absent)) {
+        differences.push(format!(
+            "trace {} after the trace filter could not be read, expected absent",
+            observed.dir.describe()
+        ));
+    }
+    if !observed.stderr.codes.iter().any(|found| found == CODE) {
+        differences.push(format!("no {CODE} reported on stderr"));
+    }
+    let trailers = observed.stderr.trailers.len();
+    if case.policy.json_errors() && trailers != 1 {
+        differences.push(format!(
+            "{trailers} JSON error trailers, expected exactly 1"
+        ));
+    }
+    differences
+}
+
 /// The outcome contract for a run whose `index`-th operation failed.
 fn check_faulty(
     case: &Case,
@@ -266,12 +330,7 @@ fn check_faulty(
     baseline: &Baseline,
 ) -> Vec<String> {
     let mut differences = common_checks(observed, baseline);
-    let fired = observed
-        .fixtures
-        .events
-        .iter()
-        .any(|event| matches!(event, FixtureEvent::Fault { index: i, .. } if *i == index));
-    if !fired {
+    if !fault_fired(observed, index) {
         differences.push(format!(
             "fault at operation #{index} never fired (this run did fewer operations than the clean run)"
         ));

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from . import _native
 from .auto_start import ENV_TRACE_FILTER
-from .errors import RecorderError
+from .errors import RecorderError, report
 from .filter_paths import normalize_trace_filter
 from .formats import DEFAULT_FORMAT, SUPPORTED_FORMATS, normalize_format
 from .policy import configure_policy, configure_policy_from_env, current, parse_io_capture
@@ -243,6 +243,7 @@ def _flush_std_streams() -> None:
 def _recorder_failed(error: RecorderError, operation: str) -> int:
     """The abort path: the program's output first, then the error, then its exit code."""
     _flush_std_streams()
+    report(error)
     say(f"recorder error during {operation}: {error}")
     return error.exit_code
 
@@ -256,6 +257,7 @@ def _prepare(argv: list[str], in_process: bool) -> _Run | int:
         env_filter = os.environ.get(ENV_TRACE_FILTER)
         filters = normalize_trace_filter([*([env_filter] if env_filter else []), *config.trace_filter] or None)
     except RecorderError as error:
+        report(error)
         say(f"error: {error}")
         return error.exit_code
     if config.module is not None:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 
 from . import _native
-from .errors import EnvironmentError, InternalError, RecorderError, TargetError, UsageError
+from .errors import EnvironmentError, InternalError, RecorderError, TargetError, UsageError, reports_errors
 from .filter_paths import normalize_trace_filter
 from .native_bridge import NativeStartRequest, start_native, stop_native
 from .policy import configure_policy, configure_policy_from_env, policy_snapshot
@@ -32,6 +32,7 @@ __all__ = [
 ]
 
 
+@reports_errors
 def start_tracing(
     path: str,
     format: str,  # noqa: A002 - 0.3's name
@@ -43,6 +44,7 @@ def start_tracing(
     start_native(NativeStartRequest(os.fspath(path), format, activation_path, filters))
 
 
+@reports_errors
 def stop_tracing(exit_code: int | None = None) -> None:
     """Stops recording; ``exit_code`` is the program's exit status for the metadata."""
     stop_native(exit_code)
@@ -53,6 +55,7 @@ def is_tracing() -> bool:
     return bool(_native.is_tracing())
 
 
+@reports_errors
 def flush_tracing() -> None:
     """Writes buffered events to disk."""
     _native.flush_tracing()

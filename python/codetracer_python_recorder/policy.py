@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from . import _native
-from .errors import UsageError
+from .errors import UsageError, reports_errors
 
 __all__ = [
     "configure_policy",
@@ -176,6 +176,7 @@ def _surface_value(key: str, value: object) -> bool | None:
     raise _invalid(key, f"policy key `{key}`", value, _BOOLEAN_VALUES)
 
 
+@reports_errors
 def configure_policy(
     on_recorder_error: str | None = None,
     require_trace: bool | str | None = None,
@@ -207,6 +208,7 @@ def configure_policy(
             _surface.explicit[key] = value
 
 
+@reports_errors
 def configure_policy_from_env() -> None:
     """Re-reads the ``CODETRACER_*`` policy variables. The good ones apply; a bad one raises ``UsageError`` naming it."""
     surface_error = _surface.read_env()

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from . import _native
-from .errors import UsageError
+from .errors import UsageError, reports_errors
 from .filter_paths import FilterSpec, normalize_trace_filter
 from .formats import DEFAULT_FORMAT, SUPPORTED_FORMATS, is_supported, normalize_format
 from .native_bridge import NativeStartRequest, start_native, stop_native
@@ -133,9 +133,12 @@ def _start_native(request: NativeStartRequest) -> None:
         if flavour is None or isinstance(error, flavour):
             raise
         message = error.args[0] if error.args else str(error)
-        raise flavour(message, code=error.code, context=error.context) from None
+        flavoured = flavour(message, code=error.code, context=error.context)
+        flavoured._reported = error._reported
+        raise flavoured from None
 
 
+@reports_errors
 def start(
     path: str | os.PathLike[str],
     *,
@@ -170,6 +173,7 @@ def start(
     return session
 
 
+@reports_errors
 def stop(*, exit_code: int | None = None) -> None:
     """Stops recording and settles the trace directory (a no-op when not recording).
 
@@ -180,6 +184,7 @@ def stop(*, exit_code: int | None = None) -> None:
     stop_native(exit_code)
 
 
+@reports_errors
 def flush() -> None:
     """Writes buffered events to disk without stopping."""
     _native.flush_tracing()

@@ -136,6 +136,40 @@ def test_no_trailer_when_json_errors_is_off():
     assert result.stderr == ""
 
 
+PYTHON_SURFACE_ERRORS = """
+import codetracer_python_recorder as r
+for call in (
+    lambda: r.start(OUT, format="xml"),
+    lambda: r.start(OUT, trace_filter=MISSING),
+    lambda: r.configure_policy(propagate_script_exit="maybe"),
+    lambda: r.configure_policy(no_such_key=True),
+):
+    try:
+        call()
+    except r.UsageError as error:
+        print(error.code)
+"""
+
+
+def test_errors_of_the_python_surface_write_one_trailer_each(tmp_path):
+    code = f"OUT = {str(tmp_path / 'out')!r}\nMISSING = {str(tmp_path / 'missing.toml')!r}\n" + PYTHON_SURFACE_ERRORS
+    codes = ["ERR_UNSUPPORTED_FORMAT", "ERR_INVALID_TRACE_FILTER", "ERR_INVALID_POLICY_VALUE", "ERR_INVALID_POLICY_VALUE"]
+    result = run(["-c", code], env=clean_env(CODETRACER_JSON_ERRORS="1"))
+    assert result.stdout.split() == codes, result.describe()
+    trailers = result.trailers()
+    assert [t["error_code"] for t in trailers] == codes, result.stderr
+    assert all(set(t) == TRAILER_FIELDS and t["error_kind"] == "Usage" for t in trailers)
+    assert trailers[0]["context"]["format"] == "xml"
+    assert trailers[1]["context"]["path"] == str(tmp_path / "missing.toml")
+    assert trailers[2]["context"]["key"] == "propagate_script_exit"
+    # The unknown key's message lists every key configure_policy accepts, those held in Python too.
+    for key in ("on_recorder_error", "json_errors", "module_name_from_globals", "propagate_script_exit",
+                "io_capture_line_proxies", "io_capture_fd_fallback"):
+        assert key in trailers[3]["message"], trailers[3]
+    quiet = run(["-c", code], env=clean_env())
+    assert quiet.stdout.split() == codes and quiet.trailers() == [], quiet.describe()
+
+
 def test_cli_trailer_for_a_start_failure_is_written_once(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")

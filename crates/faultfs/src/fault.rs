@@ -284,6 +284,7 @@ impl<F: FileSystem> FileSystem for FaultFs<F> {
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.shared.begin(OpKind::Read, &[path])?;
         self.inner.read(path)
     }
 }

@@ -30,6 +30,7 @@ fn run(fs: &FaultFs<MemoryFs>, memory: &MemoryFs, kind: OpKind) -> io::Result<()
         OpKind::Rename => fs.rename(file, Path::new("/d/g")),
         OpKind::Remove => fs.remove_file(file),
         OpKind::Mkdir => fs.create_dir(Path::new("/d/e")),
+        OpKind::Read => fs.read(file).map(drop),
     }
 }
 

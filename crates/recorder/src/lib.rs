@@ -17,7 +17,6 @@
 
 pub(crate) mod encode;
 pub(crate) mod ffi;
-#[allow(dead_code)] // until phase 2 wires the filter layer into the tracer
 pub(crate) mod filter;
 pub(crate) mod logging;
 pub(crate) mod monitoring;
@@ -32,10 +31,11 @@ pub use ffi::{guard, to_py_err, ERRORS_MODULE};
 pub use logging::trailer::set_writer as set_trailer_writer;
 pub use policy::{configure as configure_policy, OnRecorderError, PolicyKey, PolicyUpdate};
 pub use recover::{recover, Recovery};
-pub use session::{flush, is_tracing, start, stop};
+pub use session::{flush, is_tracing, start, start_os, stop, stop_with_exit_code, StartOptions};
 pub use writer::json::write_event;
 pub use writer::{
-    ExactBytes, TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE, PATHS_FILE,
+    ExactBytes, ExitStatus, TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE,
+    PATHS_FILE,
 };
 
 use pyo3::prelude::*;

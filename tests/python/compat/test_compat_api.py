@@ -13,7 +13,6 @@ from compat_support import (
     complete,
     differs,
     last_json,
-    pending,
     run,
     run_code,
     run_file,
@@ -21,7 +20,6 @@ from compat_support import (
     write,
 )
 
-FILTERS_PENDING = pending("filters", "trace filters land with issue 12")
 
 
 def test_start_returns_the_session_and_stop_finishes_a_binary_trace_by_default(tmp_path):
@@ -140,7 +138,6 @@ def test_recording_continues_after_the_activation_file_returns(tmp_path):
     assert "after" in _gated_run(tmp_path)
 
 
-@pending("module-name", "naming module-level code after its module lands with the native core")
 def test_module_level_code_is_named_after_its_module(tmp_path):
     assert "<gate>" in _gated_run(tmp_path)
 
@@ -279,7 +276,6 @@ def test_policy_overrides_apply_and_apply_env_policy_false_skips_the_environment
     assert found == [True, False, True]
 
 
-@pending("stop-exit-code", "the exit status in the metadata lands with the native stop(exit_code=)")
 def test_stop_exit_code_is_the_metadata_process_exit_status(tmp_path):
     out = tmp_path / "out"
     result = run_code(f"""
@@ -321,13 +317,11 @@ def _filtered_run(tmp_path, how: str, **env: str):
     return called_functions(out)
 
 
-@FILTERS_PENDING
 def test_trace_filter_on_start_skips_the_selected_function(tmp_path):
     called = _filtered_run(tmp_path, "r.start({out!r}, format='json', trace_filter={filter!r})")
     assert "kept" in called and "helper" not in called
 
 
-@FILTERS_PENDING
 def test_trace_filter_joined_with_double_colons_in_a_sequence(tmp_path):
     called = _filtered_run(tmp_path, "r.start({out!r}, format='json', trace_filter=[{filter!r} + '::' + {filter!r}])")
     assert "kept" in called and "helper" not in called

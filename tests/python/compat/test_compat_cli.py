@@ -13,7 +13,6 @@ from compat_support import (
     complete,
     differs,
     last_json,
-    pending,
     run,
     run_cli,
     run_code,
@@ -257,7 +256,6 @@ def test_main_runs_in_process_and_returns_the_status(tmp_path, program):
     assert complete(out, "trace.json")
 
 
-@pending("filters", "trace filters land with issue 12")
 def test_trace_filter_flag_and_variable_skip_the_selected_function(tmp_path, program):
     filter_file = write(tmp_path, FILTER, "filter.toml")
     out_flag, out_env = tmp_path / "flag", tmp_path / "env"
@@ -275,3 +273,36 @@ def test_the_recorded_program_calls_are_in_the_trace(tmp_path, program):
     assert "greet" in called_functions(out)
     metadata = json.loads((out / "trace_metadata.json").read_text())
     assert metadata["program"] == str(program)
+
+
+@differs("filter-semantics")
+def test_a_catch_all_project_rule_keeps_secrets_out_of_the_trace(tmp_path):
+    project = tmp_path / "project"
+    (project / ".codetracer").mkdir(parents=True)
+    write(project / ".codetracer", """
+        [meta]
+        name = "trace-everything"
+        version = 1
+
+        [scope]
+        default_exec = "trace"
+        default_value_action = "allow"
+
+        [[scope.rules]]
+        selector = "pkg:glob:*"
+        exec = "trace"
+    """, "trace-filter.toml")
+    script = write(project, """
+        def login(user):
+            password = "hunter2"
+            span = "kept"
+            return user
+        print(login("ada"))
+    """, "app.py")
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    assert result.stdout == "ada\n", result.describe()
+    text = (out / "trace.json").read_text()
+    assert "login" in called_functions(out)
+    assert "hunter2" not in text
+    assert '"kept"' in text

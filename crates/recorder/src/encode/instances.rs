@@ -20,6 +20,7 @@ use super::table::Kind;
 use super::text::str_text;
 use super::types::TypeCache;
 use super::ValueEncoder;
+use crate::filter::model::ValueAction;
 use crate::writer::TypeInterner;
 
 impl ValueEncoder {
@@ -83,11 +84,19 @@ impl ValueEncoder {
             let Ok(name) = name.cast_into::<PyString>() else {
                 continue;
             };
+            let action = self.field_action(&name);
+            if action == ValueAction::Drop {
+                continue;
+            }
             if !self.room(field_values.len()) {
                 cut = true;
                 break;
             }
             self.field_names.push(name.unbind());
+            if action == ValueAction::Redact {
+                field_values.push(self.redacted(interner)?);
+                continue;
+            }
             field_values.push(self.value(&item, depth + 1, interner)?);
         }
         if cut {

@@ -34,6 +34,11 @@
 //! instance. Types are interned through [`TypeInterner`] (the trace writer
 //! implements it), the only thing encoding knows of the writer.
 //!
+//! Trace filters reach into values at one place: the fields of an instance
+//! get the `attr:` action of the scope being recorded
+//! ([`ValueEncoder::set_field_policy`]); a redacted field is the redaction
+//! marker (`markers`), a dropped one is left out, and neither is read.
+//!
 //! Encoding only reads: it calls no Python-level code. Every object it reads
 //! out of another is held by a strong reference while it is used (a tuple's
 //! items by the tuple, which cannot change), so code that still runs in
@@ -42,11 +47,14 @@
 mod capi;
 mod containers;
 mod instances;
+mod markers;
 mod scalars;
 mod shapes;
 mod table;
 mod text;
 mod types;
+
+use std::sync::Arc;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -54,11 +62,15 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString, PyTuple};
 use recorder_errors::RecorderResult;
 use runtime_tracing::{TypeId, TypeKind, ValueRecord, NONE_TYPE_ID};
 
+use crate::filter::model::{ValueAction, ValueKind};
+use crate::filter::summary::FilterStats;
+use crate::filter::value_policy::ValuePolicy;
 use crate::writer::TypeInterner;
 
 pub use instances::exception_text;
 pub use types::TypeCache;
 
+use markers::Markers;
 use shapes::ShapeCache;
 use table::{Kind, Nest, TypeTable};
 use types::Builtin;
@@ -113,6 +125,12 @@ pub struct ValueEncoder {
     step_left: usize,
     /// Locals of the current step not encoded yet.
     step_vars: usize,
+    /// The redaction and drop markers.
+    markers: Markers,
+    /// The `attr:` rules of the scope being recorded (none: every field is recorded).
+    field_policy: Option<Arc<ValuePolicy>>,
+    /// Instance fields redacted and dropped so far.
+    field_stats: FilterStats,
 }
 
 impl ValueEncoder {
@@ -128,7 +146,51 @@ impl ValueEncoder {
             field_names: Vec::new(),
             step_left: limits.max_step_nodes,
             step_vars: 0,
+            markers: Markers::default(),
+            field_policy: None,
+            field_stats: FilterStats::default(),
         }
+    }
+
+    /// Sets the `attr:` rules for the values encoded next (those of the
+    /// scope being recorded); `None` records every field.
+    pub fn set_field_policy(&mut self, policy: Option<&Arc<ValuePolicy>>) {
+        let same = match (&self.field_policy, policy) {
+            (Some(current), Some(new)) => Arc::ptr_eq(current, new),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.field_policy = policy.cloned();
+        }
+    }
+
+    /// Instance fields redacted and dropped so far.
+    pub fn field_stats(&self) -> &FilterStats {
+        &self.field_stats
+    }
+
+    /// The `attr:` action for the instance field `name`, counted.
+    fn field_action(&mut self, name: &Bound<'_, PyString>) -> ValueAction {
+        let Some(policy) = &self.field_policy else {
+            return ValueAction::Allow;
+        };
+        let action = match policy.uniform_action(ValueKind::Attr) {
+            Some(action) => action,
+            None => policy.action_for(ValueKind::Attr, name.to_str().unwrap_or("")),
+        };
+        self.field_stats.record_value(ValueKind::Attr, action);
+        action
+    }
+
+    /// The redaction marker, recorded in place of a value the filter redacts.
+    pub fn redacted(&mut self, interner: &mut impl TypeInterner) -> RecorderResult<ValueRecord> {
+        self.markers.redacted(interner)
+    }
+
+    /// The placeholder of a return value the filter drops.
+    pub fn dropped(&mut self, interner: &mut impl TypeInterner) -> RecorderResult<ValueRecord> {
+        self.markers.dropped(interner)
     }
 
     /// The type cache (shared with callers that name types).

@@ -11,6 +11,15 @@ use super::guard;
 use crate::logging;
 use crate::policy::{self, PolicyKey, PolicyUpdate};
 
+/// Policy keys the Python package holds itself (`codetracer_python_recorder.policy`):
+/// `configure_policy` accepts them, so an unknown key's message lists them too.
+const PACKAGE_KEYS: [&str; 4] = [
+    "module_name_from_globals",
+    "propagate_script_exit",
+    "io_capture_line_proxies",
+    "io_capture_fd_fallback",
+];
+
 /// Registers the policy functions on the native module.
 pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(configure_policy, module)?)?;
@@ -50,7 +59,11 @@ fn read_setting(
     cleared: &mut Vec<PolicyKey>,
 ) -> RecorderResult<()> {
     let key = PolicyKey::parse(name).ok_or_else(|| {
-        let known: Vec<&str> = PolicyKey::ALL.iter().map(|key| key.name()).collect();
+        let known: Vec<&str> = PolicyKey::ALL
+            .iter()
+            .map(|key| key.name())
+            .chain(PACKAGE_KEYS)
+            .collect();
         usage!(
             ErrorCode::InvalidPolicyValue,
             "unknown policy key `{}`: accepted keys are {}",

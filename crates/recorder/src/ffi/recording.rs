@@ -8,7 +8,7 @@ use std::sync::Once;
 use pyo3::prelude::*;
 
 use super::guard;
-use crate::session;
+use crate::session::{self, StartOptions};
 
 /// Registers the recording functions on the native module.
 pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -21,19 +21,28 @@ pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// Starts recording into the directory `path` (`format`: `json` or `binary`;
-/// with `activation_path`, nothing is recorded until code from that file runs).
-/// Paths may be `str` (any text `os.fsdecode` gives, so not necessarily
-/// UTF-8), `bytes` or path-like.
+/// with `activation_path`, nothing is recorded until code from that file
+/// runs). Paths may be `str` (any text `os.fsdecode` gives, so not
+/// necessarily UTF-8), `bytes` or path-like. `trace_filter`: filter files
+/// after the builtin default and the project filter, in chain order (each may
+/// join paths with `::`); `module_name_from_globals`: name module code after
+/// its `__name__`.
 #[pyfunction]
-#[pyo3(signature = (path, format = "json", activation_path = None))]
+#[pyo3(signature = (path, format = "json", activation_path = None, *, trace_filter = None, module_name_from_globals = true))]
 fn start_tracing(
     py: Python<'_>,
     path: PathBuf,
     format: &str,
     activation_path: Option<PathBuf>,
+    trace_filter: Option<Vec<PathBuf>>,
+    module_name_from_globals: bool,
 ) -> PyResult<()> {
+    let options = StartOptions {
+        trace_filter: trace_filter.unwrap_or_default(),
+        module_name_from_globals,
+    };
     guard("start_tracing", || {
-        session::start_os(py, &path, format, activation_path.as_deref())
+        session::start_os(py, &path, format, activation_path.as_deref(), &options)
     })?;
     if session::is_tracing(py) {
         register_atexit(py);
@@ -42,9 +51,13 @@ fn start_tracing(
 }
 
 /// Stops recording and writes the trace; a no-op when not recording.
+/// `exit_code` is the program's exit status, written to the metadata.
 #[pyfunction]
-fn stop_tracing(py: Python<'_>) -> PyResult<()> {
-    guard("stop_tracing", || session::stop(py))
+#[pyo3(signature = (exit_code = None))]
+fn stop_tracing(py: Python<'_>, exit_code: Option<i64>) -> PyResult<()> {
+    guard("stop_tracing", || {
+        session::stop_with_exit_code(py, exit_code)
+    })
 }
 
 /// Whether a recording is active.

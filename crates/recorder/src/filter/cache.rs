@@ -9,6 +9,7 @@
 //! object alive (so its address is not reused while cached) are released on
 //! eviction.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 
@@ -30,13 +31,24 @@ impl<V, S: BuildHasher + Default> ScopeCache<V, S> {
         }
     }
 
-    /// The entry of `key`, marking it used.
-    pub fn get_mut(&mut self, key: usize) -> Option<&mut V> {
-        if self.recent.contains_key(&key) {
-            return self.recent.get_mut(&key);
+    /// The entry of `key`, marking it used; without one, the value `make`
+    /// returns is stored first (an error from `make` stores nothing).
+    pub fn get_or_try_insert_with<E>(
+        &mut self,
+        key: usize,
+        make: impl FnOnce() -> Result<V, E>,
+    ) -> Result<&mut V, E> {
+        if !self.recent.contains_key(&key) {
+            let value = match self.older.remove(&key) {
+                Some(value) => value,
+                None => make()?,
+            };
+            return Ok(self.insert(key, value));
         }
-        let value = self.older.remove(&key)?;
-        Some(self.insert(key, value))
+        match self.recent.entry(key) {
+            Entry::Occupied(entry) => Ok(entry.into_mut()),
+            Entry::Vacant(entry) => make().map(|value| entry.insert(value)),
+        }
     }
 
     /// Stores `value` under `key` (replacing any entry), evicting the older
@@ -50,11 +62,13 @@ impl<V, S: BuildHasher + Default> ScopeCache<V, S> {
     }
 
     /// The number of entries.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.recent.len() + self.older.len()
     }
 
     /// Whether the cache is empty.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -63,6 +77,30 @@ impl<V, S: BuildHasher + Default> ScopeCache<V, S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl<V, S: BuildHasher + Default> ScopeCache<V, S> {
+        /// The entry of `key` without inserting one.
+        fn get_mut(&mut self, key: usize) -> Option<&mut V> {
+            self.get_or_try_insert_with(key, || Err(())).ok()
+        }
+    }
+
+    #[test]
+    fn a_missing_entry_is_made_once_and_a_failure_stores_nothing() {
+        let mut cache: ScopeCache<String> = ScopeCache::new(4);
+        let made = cache.get_or_try_insert_with(7, || Err::<String, &str>("unreadable"));
+        assert_eq!(made, Err("unreadable"));
+        assert!(cache.is_empty());
+        let mut calls = 0;
+        for _ in 0..3 {
+            let value = cache.get_or_try_insert_with(7, || {
+                calls += 1;
+                Ok::<_, ()>("code".to_string())
+            });
+            assert_eq!(value.map(|v| v.clone()), Ok("code".to_string()));
+        }
+        assert_eq!(calls, 1);
+    }
 
     #[test]
     fn the_cache_never_exceeds_its_capacity() {

@@ -30,6 +30,7 @@ pub enum ScopeResolution {
 
 impl ScopeResolution {
     /// The exec decision alone.
+    #[cfg(test)]
     pub fn exec(&self) -> ExecDecision {
         match self {
             ScopeResolution::Skip { .. } => ExecDecision::Skip,

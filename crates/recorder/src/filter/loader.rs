@@ -1,8 +1,9 @@
 //! Finding, reading and chaining filter files, in 0.3's order: the builtin
 //! default, the project's `.codetracer/trace-filter.toml` (found by walking up
-//! from the program's directory), `CODETRACER_TRACE_FILTER`, then the explicit
-//! filters (`--trace-filter`, `trace_filter=`). Every source may join several
-//! paths with `::`.
+//! from the program's directory), then the filters the caller names: the CLI
+//! and the auto-start hook put the files of `CODETRACER_TRACE_FILTER` before
+//! those of `--trace-filter` / `trace_filter=`, as 0.3 did. Every entry may
+//! join several paths with `::`.
 //!
 //! Files are read through a [`FileSystem`] (the process's is
 //! `faultfs::from_env()`), so tests and fault plans can stand in for the disk.
@@ -29,8 +30,8 @@ use super::parse::{parse_filter, Setting};
 /// The project filter's path below a project directory.
 pub const PROJECT_FILTER: &str = ".codetracer/trace-filter.toml";
 
-/// The environment variable naming extra filters.
-pub const ENV_VAR: &str = "CODETRACER_TRACE_FILTER";
+/// Where the named filters come from, for error messages.
+const NAMED_SOURCES: &str = "--trace-filter, CODETRACER_TRACE_FILTER or trace_filter=";
 
 /// The separator between paths in one filter specification.
 pub const SPEC_SEPARATOR: &str = "::";
@@ -42,15 +43,14 @@ pub const BUILTIN_DEFAULT: &str = include_str!("builtin_default.toml");
 pub const BUILTIN_ORIGIN: &str = "<inline:builtin-default>";
 
 /// Loads the whole chain. `program_dir` is the traced script's directory
-/// (none for `-m`/`-c` runs without one), `env_value` the value of
-/// [`ENV_VAR`], `explicit` the `--trace-filter` / `trace_filter=` values in
-/// order; each value may join several paths with `::`. Relative paths are
-/// taken from the current directory.
+/// (none for runs without one), `named` the filters the caller names, in
+/// order (`CODETRACER_TRACE_FILTER`'s, then `--trace-filter` /
+/// `trace_filter=`); each entry may join several paths with `::`. Relative
+/// paths are taken from the current directory.
 pub fn load_chain(
     fs: &dyn FileSystem,
     program_dir: Option<&Path>,
-    env_value: Option<&OsStr>,
-    explicit: &[PathBuf],
+    named: &[PathBuf],
 ) -> RecorderResult<FilterChain> {
     let mut chain = ChainBuilder::default();
     chain.push_builtin()?;
@@ -61,18 +61,9 @@ pub fn load_chain(
                 .context("from", "the project filter")?;
         }
     }
-    if let Some(value) = env_value {
-        for path in split_spec(value) {
-            chain
-                .push_file(fs, &path)
-                .context("from", format!("environment variable {ENV_VAR}"))?;
-        }
-    }
-    for spec in explicit {
+    for spec in named {
         for path in split_spec(spec.as_os_str()) {
-            chain
-                .push_file(fs, &path)
-                .context("from", "--trace-filter / trace_filter=")?;
+            chain.push_file(fs, &path).context("from", NAMED_SOURCES)?;
         }
     }
     chain.finish()
@@ -256,16 +247,10 @@ mod tests {
     fn load(
         fs: &dyn FileSystem,
         program_dir: Option<&str>,
-        env: Option<&str>,
-        explicit: &[&str],
+        named: &[&str],
     ) -> RecorderResult<FilterChain> {
-        let explicit: Vec<PathBuf> = explicit.iter().map(PathBuf::from).collect();
-        load_chain(
-            fs,
-            program_dir.map(Path::new),
-            env.map(OsStr::new),
-            &explicit,
-        )
+        let named: Vec<PathBuf> = named.iter().map(PathBuf::from).collect();
+        load_chain(fs, program_dir.map(Path::new), &named)
     }
 
     fn names(chain: &FilterChain) -> Vec<&str> {
@@ -349,7 +334,7 @@ mod tests {
     }
 
     #[test]
-    fn the_chain_is_builtin_project_environment_then_explicit() {
+    fn the_chain_is_builtin_project_then_the_named_filters() {
         let fs = MemoryFs::new();
         put(
             &fs,
@@ -385,8 +370,11 @@ mod tests {
         let chain = load(
             &fs,
             Some("/p/app"),
-            Some("/f/env-a.toml::/f/env-b.toml"),
-            &["/f/cli-1.toml", "/f/cli-2.toml::/f/cli-3.toml"],
+            &[
+                "/f/env-a.toml::/f/env-b.toml",
+                "/f/cli-1.toml",
+                "/f/cli-2.toml::/f/cli-3.toml",
+            ],
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
@@ -437,7 +425,7 @@ mod tests {
     #[test]
     fn without_other_filters_the_builtin_default_applies() {
         let fs = MemoryFs::new();
-        let chain = load(&fs, Some("/nowhere"), None, &[]).unwrap_or_else(|e| panic!("{e}"));
+        let chain = load(&fs, Some("/nowhere"), &[]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(names(&chain), ["builtin-default"]);
         assert_eq!(chain.default_exec, ExecDecision::Trace);
         assert_eq!(chain.default_value_action, ValueAction::Allow);
@@ -458,7 +446,7 @@ mod tests {
             &absolute.display().to_string(),
             filter("rel", "trace", "allow").as_bytes(),
         );
-        let chain = load(&fs, None, Some("conf/rel.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+        let chain = load(&fs, None, &["conf/rel.toml"]).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(chain.sources[1].path, absolute.display().to_string());
         assert_eq!(
             chain.sources[1].project_root.as_deref(),
@@ -469,7 +457,7 @@ mod tests {
     #[test]
     fn a_missing_file_names_its_path_its_source_and_the_os_error() {
         let fs = MemoryFs::new();
-        let err = load(&fs, None, Some("/f/missing.toml"), &[])
+        let err = load(&fs, None, &["/f/missing.toml"])
             .err()
             .unwrap_or_else(|| panic!("loaded"));
         assert_eq!(err.code(), ErrorCode::InvalidTraceFilter);
@@ -477,10 +465,7 @@ mod tests {
         assert_eq!(err.context_value("path"), Some("/f/missing.toml"));
         assert_eq!(err.context_value("errno"), Some("2"));
         assert_eq!(err.context_value("cause"), Some("ERR_IO"));
-        assert_eq!(
-            err.context_value("from"),
-            Some("environment variable CODETRACER_TRACE_FILTER")
-        );
+        assert_eq!(err.context_value("from"), Some(NAMED_SOURCES));
         assert!(
             err.message()
                 .contains("cannot read trace filter /f/missing.toml: "),
@@ -533,7 +518,7 @@ mod tests {
             "/p/.codetracer/trace-filter.toml",
             filter("project", "trace", "allow").as_bytes(),
         );
-        let err = load(&fs, Some("/p"), None, &[])
+        let err = load(&fs, Some("/p"), &[])
             .err()
             .unwrap_or_else(|| panic!("loaded"));
         assert_eq!(err.code(), ErrorCode::InvalidTraceFilter);
@@ -560,18 +545,15 @@ mod tests {
             )
             .as_bytes(),
         );
-        let err = load(&fs, None, None, &["/f/bad.toml"])
+        let err = load(&fs, None, &["/f/bad.toml"])
             .err()
             .unwrap_or_else(|| panic!("loaded"));
         assert_eq!(err.context_value("path"), Some("/f/bad.toml"));
         assert_eq!(err.context_value("line"), Some("8"));
         assert_eq!(err.context_value("key"), Some("scope.rules[0].selector"));
-        assert_eq!(
-            err.context_value("from"),
-            Some("--trace-filter / trace_filter=")
-        );
+        assert_eq!(err.context_value("from"), Some(NAMED_SOURCES));
         put(&fs, "/f/binary.toml", b"[meta]\nname = \"\xff\"\n");
-        let err = load(&fs, None, None, &["/f/binary.toml"])
+        let err = load(&fs, None, &["/f/binary.toml"])
             .err()
             .unwrap_or_else(|| panic!("loaded"));
         assert_eq!(err.code(), ErrorCode::InvalidTraceFilter);

@@ -99,6 +99,21 @@ mod tests {
     }
 
     #[test]
+    fn a_program_s_directories_are_not_mistaken_for_the_interpreter_s() {
+        let paths = paths();
+        assert!(paths.is_interpreter_own("/usr/lib64/python3.12/importlib/__init__.py"));
+        for file in [
+            "/home/me/importlib/app.py",
+            "/home/me/src/codetracer_python_recorder/session.py",
+            "/usr/lib64/python3.12/site-packages/pkg/mod.py",
+            "app.py",
+            "<string>",
+        ] {
+            assert!(!paths.is_interpreter_own(file), "{file}");
+        }
+    }
+
+    #[test]
     fn frozen_modules_are_stdlib_and_names_round_trip() {
         assert!(InterpreterPaths::default().contains(Library::Stdlib, "<frozen os>"));
         assert!(!InterpreterPaths::default().contains(Library::Stdlib, "<string>"));

@@ -44,6 +44,20 @@ impl ValueAction {
     /// The accepted spellings, for messages.
     pub const EXPECTED: &'static str = "\"allow\", \"redact\", \"drop\" or \"deny\"";
 
+    /// The one of `self` and `other` that records less: drop, then redact, then allow.
+    pub fn stricter(self, other: ValueAction) -> ValueAction {
+        let rank = |action: ValueAction| match action {
+            ValueAction::Allow => 0,
+            ValueAction::Redact => 1,
+            ValueAction::Drop => 2,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+
     /// Parses `allow`, `redact`, `drop`, or `deny` (0.3's older word for `redact`).
     pub fn parse(text: &str) -> Option<ValueAction> {
         match text {
@@ -209,4 +223,18 @@ pub struct FilterChain {
     pub rules: Vec<ScopeRule>,
     /// The `[io]` table of the last filter that has one (default: no capture).
     pub io: IoConfig,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ValueAction::{Allow, Drop, Redact};
+
+    #[test]
+    fn the_stricter_action_records_less() {
+        assert_eq!(Allow.stricter(Redact), Redact);
+        assert_eq!(Redact.stricter(Allow), Redact);
+        assert_eq!(Redact.stricter(Drop), Drop);
+        assert_eq!(Drop.stricter(Allow), Drop);
+        assert_eq!(Allow.stricter(Allow), Allow);
+    }
 }

@@ -117,8 +117,6 @@ pub enum ScopeTarget {
 /// A selector of a `[[scope.rules]]` entry.
 #[derive(Debug, Clone)]
 pub struct ScopeSelector {
-    /// The selector as written.
-    pub raw: String,
     /// What it matches.
     pub target: ScopeTarget,
 }
@@ -175,10 +173,7 @@ impl ScopeSelector {
                 ))
             }
         };
-        Ok(ScopeSelector {
-            raw: raw.to_owned(),
-            target,
-        })
+        Ok(ScopeSelector { target })
     }
 
     /// Whether the selector matches every scope of its kind (see [`Pattern::is_catch_all`]).
@@ -195,8 +190,6 @@ impl ScopeSelector {
 /// A selector of a `[[scope.rules.value_patterns]]` entry.
 #[derive(Debug, Clone)]
 pub struct ValueSelector {
-    /// The selector as written.
-    pub raw: String,
     /// The kind of value it applies to.
     pub kind: ValueKind,
     /// The name pattern.
@@ -229,11 +222,7 @@ impl ValueSelector {
         };
         let match_type = parts.match_type(true)?;
         let pattern = Pattern::compile(match_type, non_empty(parts.pattern)?)?;
-        Ok(ValueSelector {
-            raw: raw.to_owned(),
-            kind,
-            pattern,
-        })
+        Ok(ValueSelector { kind, pattern })
     }
 }
 
@@ -357,7 +346,6 @@ mod tests {
         let literal = value("local:literal:a:b");
         assert_eq!(literal.kind, ValueKind::Local);
         assert!(literal.pattern.matches("a:b"));
-        assert_eq!(literal.raw, "local:literal:a:b");
     }
 
     #[test]

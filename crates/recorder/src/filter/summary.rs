@@ -23,6 +23,17 @@ impl FilterStats {
         }
     }
 
+    /// Adds the counts of `other`.
+    pub fn add(&mut self, other: &FilterStats) {
+        self.scopes_skipped += other.scopes_skipped;
+        for (mine, theirs) in self.redacted.iter_mut().zip(other.redacted) {
+            *mine += theirs;
+        }
+        for (mine, theirs) in self.dropped.iter_mut().zip(other.dropped) {
+            *mine += theirs;
+        }
+    }
+
     /// Counts one captured value that got `action`.
     pub fn record_value(&mut self, kind: ValueKind, action: ValueAction) {
         match action {

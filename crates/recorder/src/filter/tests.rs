@@ -111,20 +111,20 @@ fn check_case(case_dir: &Path) -> Vec<String> {
             .collect();
         OsString::from(paths.join("::"))
     };
-    let env = (!case.env.is_empty()).then(|| join(&case.env));
-    let explicit: Vec<PathBuf> = case
-        .explicit
-        .iter()
-        .map(|spec| PathBuf::from(join(std::slice::from_ref(spec))))
+    // The CLI and the auto-start hook name the variable's filters first.
+    let named: Vec<PathBuf> = (!case.env.is_empty())
+        .then(|| join(&case.env))
+        .into_iter()
+        .chain(
+            case.explicit
+                .iter()
+                .map(|spec| join(std::slice::from_ref(spec))),
+        )
+        .map(PathBuf::from)
         .collect();
     let program_dir = case.program_dir.as_ref().map(|dir| case_dir.join(dir));
-    let chain = load_chain(
-        &PhysicalFs::new(),
-        program_dir.as_deref(),
-        env.as_deref(),
-        &explicit,
-    )
-    .unwrap_or_else(|err| panic!("{}: {err}", case_dir.display()));
+    let chain = load_chain(&PhysicalFs::new(), program_dir.as_deref(), &named)
+        .unwrap_or_else(|err| panic!("{}: {err}", case_dir.display()));
     let mut mismatches = Vec::new();
     let names: Vec<&str> = chain.sources.iter().map(|s| s.meta.name.as_str()).collect();
     if names != case.filters {
@@ -259,7 +259,7 @@ fn every_malformed_filter_is_rejected_with_its_file_line_and_key() {
     }
     for case in &cases.case {
         let path = dir.join(&case.file);
-        let err = load_chain(&PhysicalFs::new(), None, None, std::slice::from_ref(&path))
+        let err = load_chain(&PhysicalFs::new(), None, std::slice::from_ref(&path))
             .err()
             .unwrap_or_else(|| panic!("{} loaded", case.file));
         assert_eq!(err.code(), ErrorCode::InvalidTraceFilter, "{err}");

@@ -148,6 +148,10 @@ fn metadata(
         policy: Value::Null,
         partial_reason: Some(reason.to_string()),
         exact_bytes: ExactBytes::default(),
+        // Unknown to a dead recording: its filters lived in the dead
+        // process, and it never stopped.
+        trace_filter: None,
+        exit_status: None,
     };
     info.to_json(format, &BTreeMap::new())
         .map_err(|err| bug!(ErrorCode::Io, "cannot serialise the trace metadata: {err}"))

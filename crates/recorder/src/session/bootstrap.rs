@@ -1,6 +1,7 @@
-//! Preflight and set-up of a recording: everything that can be refused before
-//! any callback is installed (interpreter, format, output path), then the
-//! staged output directory, the tracer configuration and the tracer.
+//! Preflight and set-up of a recording: the trace filters, everything else
+//! that can be refused before any callback is installed (interpreter, format,
+//! output path), then the staged output directory, the tracer configuration
+//! and the tracer.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -12,8 +13,10 @@ use recorder_errors::prelude::*;
 
 use super::failpoints;
 use super::state::StartRequest;
+use crate::filter::engine::FilterEngine;
+use crate::filter::loader::load_chain;
 use crate::policy::RecorderPolicy;
-use crate::tracer::{RuntimeTracer, TracerConfig};
+use crate::tracer::{interpreter, RuntimeTracer, TracerConfig};
 use crate::writer::{TraceFormat, TraceMetadataInfo};
 
 /// The oldest interpreter with `sys.monitoring`.
@@ -30,19 +33,70 @@ struct Preflight {
     fs: Arc<dyn FileSystem>,
 }
 
-/// Everything `start` does before the monitoring tool exists: the
-/// `recorder::*` fail points, preflight, the tracer configuration, the staged
-/// output and the tracer (its preamble written).
+/// The trace filters of a recording: the builtin default, the project filter
+/// found from the program's directory and the files the request names, read
+/// through faultfs and placed in the running interpreter. A filter that is
+/// missing, unreadable or malformed is a Usage error
+/// (`ERR_INVALID_TRACE_FILTER`) that `start` raises under either policy.
+pub(super) fn load_filters(py: Python<'_>, request: &StartRequest) -> RecorderResult<FilterEngine> {
+    let fs = faultfs::from_env()?;
+    let program_dir = program_dir(py, request.activation_path.as_deref());
+    let chain = load_chain(
+        fs.as_ref(),
+        program_dir.as_deref(),
+        &request.options.trace_filter,
+    )?;
+    let paths = interpreter::read(py);
+    log::debug!(
+        "trace filters: {}; interpreter directories: {paths:?}",
+        chain
+            .sources
+            .iter()
+            .map(|source| format!("{} ({})", source.meta.name, source.path))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(FilterEngine::new(chain, paths))
+}
+
+/// The traced program's directory, where the search for the project filter
+/// starts: the activation file's, else that of `sys.argv[0]` when it names a
+/// file (none for `-c` or an interactive interpreter).
+fn program_dir(py: Python<'_>, activation_path: Option<&Path>) -> Option<PathBuf> {
+    let program: PathBuf = match activation_path {
+        Some(path) => path.to_path_buf(),
+        None => py
+            .import("sys")
+            .and_then(|sys| sys.getattr("argv"))
+            .and_then(|argv| argv.get_item(0))
+            .and_then(|first| first.extract())
+            .ok()?,
+    };
+    if !program.is_file() {
+        return None;
+    }
+    let dir = program.parent()?;
+    Some(if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir.to_path_buf()
+    })
+}
+
+/// Everything `start` does before the monitoring tool exists, once the
+/// filters are loaded: the `recorder::*` fail points, preflight, the tracer
+/// configuration, the staged output and the tracer (its preamble written).
 pub(super) fn prepare(
     py: Python<'_>,
     request: &StartRequest,
+    filters: FilterEngine,
     policy: &RecorderPolicy,
 ) -> RecorderResult<RuntimeTracer> {
     failpoints::configure_failpoints()?;
     let preflight = preflight(py, &request.path, &request.format)?;
-    let config = tracer_config(py, &preflight, request.activation_path.as_deref(), policy)?;
+    let config = tracer_config(py, &preflight, request, filters, policy)?;
     let staged = stage(&preflight)?;
-    RuntimeTracer::create(py, staged, config)
+    RuntimeTracer::create(staged, config)
 }
 
 /// Refuses an unsupported interpreter, an unknown format and an output path
@@ -173,7 +227,8 @@ fn dir_create_failed(err: std::io::Error, operation: &str, dir: &Path) -> Record
 fn tracer_config(
     py: Python<'_>,
     preflight: &Preflight,
-    activation_path: Option<&Path>,
+    request: &StartRequest,
+    filters: FilterEngine,
     policy: &RecorderPolicy,
 ) -> RecorderResult<TracerConfig> {
     let sys = py.import("sys").ok();
@@ -187,7 +242,7 @@ fn tracer_config(
         .and_then(|sys| sys.getattr("version").ok())
         .and_then(|version| version.extract().ok())
         .unwrap_or_default();
-    let program: OsString = match (activation_path, argv.first()) {
+    let program: OsString = match (request.activation_path.as_deref(), argv.first()) {
         (Some(path), _) => path.as_os_str().to_os_string(),
         (None, Some(first)) if !first.is_empty() => first.clone(),
         _ => OsString::from("<unknown>"),
@@ -203,7 +258,9 @@ fn tracer_config(
     metadata.set_process(std::env::current_dir().unwrap_or_default(), &program, args);
     Ok(TracerConfig {
         format: preflight.format,
-        activation_path: activation_path.map(Path::to_path_buf),
+        activation_path: request.activation_path.clone(),
+        filters,
+        module_name_from_globals: request.options.module_name_from_globals,
         metadata,
     })
 }

@@ -146,6 +146,7 @@ pub(super) fn after_in_child(py: Python<'_>) {
         &dir,
         &request.format,
         request.activation_path.as_deref(),
+        &request.options,
     ) {
         Ok(()) => super::hooks::finish_before_multiprocessing_exit(py),
         Err(error) => crate::logging::with_error_code(error.code(), || {

@@ -53,8 +53,27 @@ pub fn is_tracing(py: Python<'_>) -> bool {
     fork::ready(py) && matches!(state::lock(py).state, State::Recording(_))
 }
 
-/// Starts recording into `path`. A pending failure is raised instead (once).
-/// Under `disable`, a failure to start is a warning and the program runs untraced.
+/// What a recording is started with besides its output.
+#[derive(Debug, Clone)]
+pub struct StartOptions {
+    /// Trace filter files after the builtin default and the project filter,
+    /// in chain order; each entry may join several paths with `::`.
+    pub trace_filter: Vec<PathBuf>,
+    /// Name module code after its globals' `__name__` (policy `module_name_from_globals`).
+    pub module_name_from_globals: bool,
+}
+
+impl Default for StartOptions {
+    /// No named filter; module code named after its module (the policy's default).
+    fn default() -> StartOptions {
+        StartOptions {
+            trace_filter: Vec::new(),
+            module_name_from_globals: true,
+        }
+    }
+}
+
+/// Starts recording into `path` with the default [`StartOptions`] (see [`start_os`]).
 pub fn start(
     py: Python<'_>,
     path: impl AsRef<Path>,
@@ -67,16 +86,21 @@ pub fn start(
             path: path.as_ref().to_path_buf(),
             format: format.to_string(),
             activation_path: activation_path.map(PathBuf::from),
+            options: StartOptions::default(),
         },
     )
 }
 
-/// [`start`] with paths that need not be UTF-8.
+/// Starts recording into `path` (paths need not be UTF-8). A pending failure
+/// is raised instead (once). A trace filter that cannot be loaded is raised
+/// under either policy; under `disable`, any other failure to start is a
+/// warning and the program runs untraced.
 pub fn start_os(
     py: Python<'_>,
     path: &Path,
     format: &str,
     activation_path: Option<&Path>,
+    options: &StartOptions,
 ) -> RecorderResult<()> {
     start_request(
         py,
@@ -84,6 +108,7 @@ pub fn start_os(
             path: path.to_path_buf(),
             format: format.to_string(),
             activation_path: activation_path.map(Path::to_path_buf),
+            options: options.clone(),
         },
     )
 }
@@ -110,14 +135,26 @@ fn start_request(py: Python<'_>, request: StartRequest) -> RecorderResult<()> {
         session.state = State::Starting;
         Origin::Start { was_lost }
     };
+    let filters = match bootstrap::load_filters(py, &request) {
+        Ok(filters) => filters,
+        Err(error) => {
+            // A configuration error, like a bad policy value: raised whatever the policy.
+            state::lock(py).state = match origin {
+                Origin::Start { was_lost: true } => State::Lost,
+                _ => State::Idle,
+            };
+            return Err(error);
+        }
+    };
     let policy = policy::snapshot();
     // A panic while preparing (say, in the filesystem) is a failure to
     // start like any other: under `disable` the program runs untraced.
-    let prepared = panics::catch("start", || bootstrap::prepare(py, &request, &policy));
+    let prepared = panics::catch("start", || bootstrap::prepare(py, &request, filters, &policy));
     let tracer = match prepared {
         Ok(tracer) => tracer,
         Err(error) => return fail(py, None, error, origin),
     };
+    log::debug!("trace filter [io] settings: {:?}", tracer.io_config());
     let mut recording = Recording {
         tracer,
         tool: None,
@@ -149,7 +186,7 @@ fn log_started(recording: &Recording, policy: &RecorderPolicy) {
     let policy = serde_json::to_string(policy).unwrap_or_default();
     let tool = recording.tool.as_ref().map(Installation::id);
     log::info!(
-        "recording started: dir={} format={} activation={} filters=builtin (interpreter's own code skipped) tool_id={} pid={} policy={policy}",
+        "recording started: dir={} format={} activation={} filters={} tool_id={} pid={} policy={policy}",
         recording.request.path.display(),
         recording.tracer.format().as_str(),
         recording
@@ -157,14 +194,21 @@ fn log_started(recording: &Recording, policy: &RecorderPolicy) {
             .activation_path
             .as_deref()
             .map_or_else(|| "none".to_string(), |path| path.display().to_string()),
+        recording.tracer.filter_names().join(", "),
         tool.map_or_else(|| "none".to_string(), |id| id.to_string()),
         std::process::id(),
     );
 }
 
-/// Stops recording and settles the output. Raises a pending failure (once);
-/// a no-op when nothing is recording.
+/// Stops recording without an exit status (see [`stop_with_exit_code`]).
 pub fn stop(py: Python<'_>) -> RecorderResult<()> {
+    stop_with_exit_code(py, None)
+}
+
+/// Stops recording and settles the output; `exit_code` is the program's exit
+/// status for the metadata (`process_exit_status`). Raises a pending failure
+/// (once); a no-op when nothing is recording.
+pub fn stop_with_exit_code(py: Python<'_>, exit_code: Option<i64>) -> RecorderResult<()> {
     if !fork::ready(py) {
         return Ok(());
     }
@@ -180,7 +224,10 @@ pub fn stop(py: Python<'_>) -> RecorderResult<()> {
         }
     };
     let result = match previous {
-        State::Recording(recording) => finish(py, *recording, &policy),
+        State::Recording(mut recording) => {
+            recording.tracer.set_exit_status(exit_code);
+            finish(py, *recording, &policy)
+        }
         State::Failed(error) => Err(error),
         State::Lost if policy.require_trace => Err(enverr!(
             ErrorCode::TraceMissing,

@@ -61,6 +61,8 @@ pub(super) struct StartRequest {
     pub(super) format: String,
     /// Record nothing until code from this file starts.
     pub(super) activation_path: Option<PathBuf>,
+    /// The trace filters and module naming.
+    pub(super) options: super::StartOptions,
 }
 
 impl Recording {

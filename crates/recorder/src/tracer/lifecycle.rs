@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use faultfs::StagedDir;
-use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 use runtime_tracing::{ReturnRecord, TraceLowLevelEvent, NONE_VALUE};
 
@@ -12,7 +11,10 @@ use super::filtering::{Activation, CodeCache};
 use super::threads::Threads;
 use super::RuntimeTracer;
 use crate::encode::{Limits, ValueEncoder};
-use crate::writer::{Settlement, TraceFormat, TraceMetadataInfo, TraceWriter};
+use crate::filter::engine::FilterEngine;
+use crate::filter::model::IoConfig;
+use crate::filter::summary::{FilterStats, FilterSummary};
+use crate::writer::{ExitStatus, Settlement, TraceFormat, TraceMetadataInfo, TraceWriter};
 
 /// Every file a settled trace directory may hold.
 const OUTPUT_FILES: [&str; 5] = [
@@ -24,12 +26,16 @@ const OUTPUT_FILES: [&str; 5] = [
 ];
 
 /// What a recording is set up with.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TracerConfig {
     /// Events file format.
     pub format: TraceFormat,
     /// Record nothing until code from this file starts.
     pub activation_path: Option<PathBuf>,
+    /// The trace filters, placed in the running interpreter.
+    pub filters: FilterEngine,
+    /// Name module code after its globals' `__name__` (policy `module_name_from_globals`).
+    pub module_name_from_globals: bool,
     /// Metadata written at the end.
     pub metadata: TraceMetadataInfo,
 }
@@ -37,11 +43,7 @@ pub struct TracerConfig {
 impl RuntimeTracer {
     /// A tracer writing into `staged`: the preamble, the first thread's
     /// `ThreadStart` and the `<toplevel>` call are written at once.
-    pub fn create(
-        py: Python<'_>,
-        staged: StagedDir,
-        config: TracerConfig,
-    ) -> RecorderResult<RuntimeTracer> {
+    pub fn create(staged: StagedDir, config: TracerConfig) -> RecorderResult<RuntimeTracer> {
         let target = staged.target().to_path_buf();
         let mut writer = TraceWriter::create(staged, config.format, &config.metadata.program)?;
         let threads = Threads::start(&mut writer)?;
@@ -49,13 +51,35 @@ impl RuntimeTracer {
         Ok(RuntimeTracer {
             writer,
             encoder: ValueEncoder::new(Limits::default()),
-            codes: CodeCache::new(py),
+            codes: CodeCache::new(config.filters, config.module_name_from_globals),
             threads,
             activation: Activation::new(config.activation_path.as_deref()),
+            filter_stats: FilterStats::default(),
             recorded: 0,
             metadata: config.metadata,
             target,
         })
+    }
+
+    /// The names of the trace filters, in chain order.
+    pub fn filter_names(&self) -> Vec<&str> {
+        self.codes
+            .engine()
+            .chain()
+            .sources
+            .iter()
+            .map(|source| source.meta.name.as_str())
+            .collect()
+    }
+
+    /// The `[io]` settings of the trace filters (the last filter with an `[io]` table wins).
+    pub fn io_config(&self) -> &IoConfig {
+        &self.codes.engine().chain().io
+    }
+
+    /// Records the program's exit status (`stop(exit_code=...)`) for the metadata.
+    pub fn set_exit_status(&mut self, code: Option<i64>) {
+        self.metadata.exit_status = Some(ExitStatus::from_code(code));
     }
 
     /// Whether recording is on (its activation file, if any, has started).
@@ -101,6 +125,7 @@ impl RuntimeTracer {
             ));
         }
         self.close_frames()?;
+        self.summarise_filters();
         self.writer.commit(&self.metadata).map(drop)
     }
 
@@ -111,9 +136,18 @@ impl RuntimeTracer {
         if keep_partial {
             let _ = self.close_frames();
             self.metadata.partial_reason = Some(error.code().as_str().to_string());
+            self.summarise_filters();
         }
         self.writer
             .settle_failed(error, keep_partial, &self.metadata)
+    }
+
+    /// The metadata's `trace_filter`: the filters applied and the counters so far.
+    fn summarise_filters(&mut self) {
+        let mut stats = self.filter_stats.clone();
+        stats.add(self.encoder.field_stats());
+        let summary = FilterSummary::new(self.codes.engine().chain(), &stats);
+        self.metadata.trace_filter = serde_json::to_value(summary).ok();
     }
 
     fn close_frames(&mut self) -> RecorderResult<()> {

@@ -1,5 +1,6 @@
 //! `trace_metadata.json`: runtime_tracing's `TraceMetadata` fields plus the
-//! `recorder` object (name, versions, format, policy, partial state).
+//! `recorder` object (name, versions, format, policy, partial state), and
+//! 0.3's `trace_filter` and `process_exit_status` objects.
 //!
 //! Trace files are UTF-8 JSON, but a program's path, working directory and
 //! arguments are whatever bytes the operating system has. The
@@ -38,6 +39,31 @@ pub struct TraceMetadataInfo {
     pub partial_reason: Option<String>,
     /// The exact bytes of the values whose text is not exact.
     pub exact_bytes: ExactBytes,
+    /// The filters applied and what they removed (the `trace_filter` object).
+    pub trace_filter: Option<Value>,
+    /// The program's exit status, once the recording is stopped (`process_exit_status`).
+    pub exit_status: Option<ExitStatus>,
+}
+
+/// The `process_exit_status` object: the status the caller of `stop()` gave
+/// (`{"code": 3, "label": null}`), or a label saying why there is none
+/// (`{"code": null, "label": "unknown"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExitStatus {
+    /// The exit status, when known.
+    pub code: Option<i64>,
+    /// Why there is no code.
+    pub label: Option<&'static str>,
+}
+
+impl ExitStatus {
+    /// The status for `stop(exit_code=code)`.
+    pub fn from_code(code: Option<i64>) -> ExitStatus {
+        ExitStatus {
+            code,
+            label: code.is_none().then_some("unknown"),
+        }
+    }
 }
 
 /// The exact bytes of metadata values that are not UTF-8.
@@ -112,12 +138,19 @@ impl TraceMetadataInfo {
         if !exact.is_empty() {
             recorder["exact_bytes"] = serde_json::to_value(&exact)?;
         }
-        serde_json::to_vec(&json!({
+        let mut metadata = json!({
             "workdir": self.workdir.to_string_lossy(),
             "program": self.program,
             "args": self.args,
             "recorder": recorder,
-        }))
+        });
+        if let Some(summary) = &self.trace_filter {
+            metadata["trace_filter"] = summary.clone();
+        }
+        if let Some(status) = &self.exit_status {
+            metadata["process_exit_status"] = serde_json::to_value(status)?;
+        }
+        serde_json::to_vec(&metadata)
     }
 }
 

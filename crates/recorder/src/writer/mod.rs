@@ -24,7 +24,7 @@ use runtime_tracing::{
 pub use binary::HEADERV1;
 pub use files::{write_events, write_whole};
 pub use interner::TypeInterner;
-pub use metadata::{ExactBytes, TraceMetadataInfo};
+pub use metadata::{ExactBytes, ExitStatus, TraceMetadataInfo};
 pub use sink::TraceFormat;
 
 use chunk::ChunkOut;
