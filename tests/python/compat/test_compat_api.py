@@ -312,7 +312,7 @@ def _filtered_run(tmp_path, how: str, **env: str):
         {how.format(out=str(out), filter=str(filter_file))}
         kept()
         r.stop()
-    """, **{key: value.format(filter=str(filter_file)) for key, value in env.items()})
+    """, **{key: value.format(filter=str(filter_file), out=str(out)) for key, value in env.items()})
     assert result.returncode == 0, result.describe()
     return called_functions(out)
 
@@ -345,6 +345,13 @@ def test_codetracer_trace_records_the_program_until_it_exits(tmp_path):
     assert result.stdout == "True 2\n", result.describe()
     assert complete(out, "trace.json")
     assert "work" in called_functions(out)
+
+
+def test_codetracer_format_and_trace_filter_apply_to_the_auto_started_recording(tmp_path):
+    called = _filtered_run(tmp_path, "pass", CODETRACER_TRACE="{out}", CODETRACER_FORMAT="json",
+                           CODETRACER_TRACE_FILTER="{filter}")
+    assert "trace.json" in trace_files(tmp_path / "out")
+    assert "kept" in called and "helper" not in called
 
 
 def test_codetracer_trace_starts_recording_on_import(tmp_path):
