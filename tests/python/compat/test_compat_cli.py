@@ -306,3 +306,23 @@ def test_a_catch_all_project_rule_keeps_secrets_out_of_the_trace(tmp_path):
     assert "login" in called_functions(out)
     assert "hunter2" not in text
     assert '"kept"' in text
+
+
+def _module_names(tmp_path, flag: str) -> list[str]:
+    write(tmp_path, "def value():\n    return 2\n", "helper.py")
+    script = write(tmp_path, "import helper\nprint(helper.value())\n", "main.py")
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", flag, script.name], cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, "2\n"), result.describe()
+    return called_functions(out)
+
+
+def test_module_name_from_globals_names_module_code_after_its_module(tmp_path):
+    called = _module_names(tmp_path, "--module-name-from-globals")
+    assert "<__main__>" in called and "<helper>" in called and "value" in called
+
+
+@differs("module-name-off")
+def test_without_module_name_from_globals_module_code_keeps_the_interpreters_name(tmp_path):
+    called = _module_names(tmp_path, "--no-module-name-from-globals")
+    assert "<helper>" not in called and called.count("<module>") == 2
