@@ -390,3 +390,18 @@ def test_exception_classes_are_named_as_exported():
                           ("RecorderError", "UsageError", "EnvironmentError", "TargetError", "InternalError")]))
     """))
     assert found == ["RecorderError", "UsageError", "EnvironmentError", "TargetError", "InternalError"]
+
+
+@differs("stop-at-exit")
+def test_a_recording_never_stopped_is_finished_at_interpreter_exit(tmp_path):
+    out = tmp_path / "out"
+    result = run_file(tmp_path, f"""
+        import codetracer_python_recorder as r
+        def work():
+            return 3
+        r.start({str(out)!r}, format="json")
+        print(work())
+    """)
+    assert (result.returncode, result.stdout) == (0, "3\n"), result.describe()
+    assert complete(out, "trace.json")
+    assert "work" in called_functions(out)

@@ -326,3 +326,11 @@ def test_module_name_from_globals_names_module_code_after_its_module(tmp_path):
 def test_without_module_name_from_globals_module_code_keeps_the_interpreters_name(tmp_path):
     called = _module_names(tmp_path, "--no-module-name-from-globals")
     assert "<helper>" not in called and called.count("<module>") == 2
+
+
+@differs("non-empty-dir")
+def test_a_second_run_into_the_same_trace_directory_is_refused_before_the_program_runs(tmp_path, program):
+    assert run_cli([str(program)], cwd=tmp_path).returncode == 0
+    again = run_cli([str(program)], cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (2, ""), again.describe()
+    assert "ERR_TRACE_DIR_CONFLICT" in again.stderr
