@@ -334,3 +334,9 @@ def test_a_second_run_into_the_same_trace_directory_is_refused_before_the_progra
     again = run_cli([str(program)], cwd=tmp_path)
     assert (again.returncode, again.stdout) == (2, ""), again.describe()
     assert "ERR_TRACE_DIR_CONFLICT" in again.stderr
+
+
+@differs("log-level-validated")
+def test_an_unknown_log_level_flag_exits_2_before_the_program_runs(tmp_path, program):
+    result = run_cli(["--trace-dir", str(tmp_path / "out"), "--log-level", "bogus", str(program)])
+    assert (result.returncode, result.stdout) == (2, ""), result.describe()
