@@ -405,3 +405,36 @@ def test_a_recording_never_stopped_is_finished_at_interpreter_exit(tmp_path):
     assert (result.returncode, result.stdout) == (0, "3\n"), result.describe()
     assert complete(out, "trace.json")
     assert "work" in called_functions(out)
+
+
+def test_session_path_keeps_a_relative_path_and_expands_the_home_directory(tmp_path):
+    (tmp_path / "home").mkdir()
+    result = run(["-c", """
+import json, codetracer_python_recorder as r
+relative = r.start("rel-trace")
+r.stop()
+home = r.start("~/home-trace")
+r.stop()
+print(json.dumps([str(relative.path), str(home.path)]))
+"""], env=clean_env(HOME=str(tmp_path / "home")), cwd=tmp_path)
+    assert json.loads(result.stdout) == ["rel-trace", str(tmp_path / "home" / "home-trace")], result.describe()
+    assert complete(tmp_path / "rel-trace", "trace.bin")
+    assert complete(tmp_path / "home" / "home-trace", "trace.bin")
+
+
+def test_the_native_path_and_the_api_stop_each_others_recordings(tmp_path):
+    found = last_json(run_code(f"""
+        import json, codetracer_python_recorder as r
+        import codetracer_python_recorder.codetracer_python_recorder as n
+        n.start_tracing({str(tmp_path / 'one')!r}, "json")
+        states = [r.is_tracing()]
+        r.stop()
+        states.append(r.is_tracing())
+        session = r.start({str(tmp_path / 'two')!r}, format="json")
+        n.stop_tracing()
+        states.append(r.is_tracing())
+        session.stop()
+        print(json.dumps(states))
+    """))
+    assert found == [True, False, False]
+    assert complete(tmp_path / "one", "trace.json") and complete(tmp_path / "two", "trace.json")
