@@ -340,3 +340,19 @@ def test_a_second_run_into_the_same_trace_directory_is_refused_before_the_progra
 def test_an_unknown_log_level_flag_exits_2_before_the_program_runs(tmp_path, program):
     result = run_cli(["--trace-dir", str(tmp_path / "out"), "--log-level", "bogus", str(program)])
     assert (result.returncode, result.stdout) == (2, ""), result.describe()
+
+
+FLAGS_03 = [
+    "--trace-dir", "--format", "--activation-path", "--trace-filter", "--on-recorder-error", "--require-trace",
+    "--keep-partial-trace", "--log-level", "--log-file", "--json-errors", "--io-capture",
+    "--module-name-from-globals", "--no-module-name-from-globals", "--propagate-script-exit",
+    "--no-propagate-script-exit",
+]
+
+
+def test_help_lists_every_03_flag_on_stdout_and_exits_0():
+    result = run_cli(["--help"])
+    assert result.returncode == 0, result.describe()
+    listed = set(result.stdout.replace(",", " ").replace("[", " ").replace("]", " ").split())
+    assert [flag for flag in FLAGS_03 if flag not in listed] == []
+    assert "--no-no-" not in result.stdout
