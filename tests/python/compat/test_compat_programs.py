@@ -186,3 +186,11 @@ def test_what_the_program_prints_is_recorded(tmp_path):
     assert result.stdout == "captured line\n", result.describe()
     contents = [event["Event"].get("content") for event in events(out) if "Event" in event]
     assert any("captured line" in (content or "") for content in contents)
+
+
+@differs("import-never-raises")
+def test_a_bad_codetracer_format_never_breaks_the_import(tmp_path):
+    result = run(["-c", "import codetracer_python_recorder as r\nprint('imported', r.is_tracing())"],
+                 env=clean_env(CODETRACER_TRACE=str(tmp_path / "auto"), CODETRACER_FORMAT="xml"))
+    assert result.stdout == "imported False\n", result.describe()
+    assert "ERR_UNSUPPORTED_FORMAT" in result.stderr
