@@ -356,3 +356,13 @@ def test_help_lists_every_03_flag_on_stdout_and_exits_0():
     listed = set(result.stdout.replace(",", " ").replace("[", " ").replace("]", " ").split())
     assert [flag for flag in FLAGS_03 if flag not in listed] == []
     assert "--no-no-" not in result.stdout
+
+
+@differs("cli-over-codetracer-trace")
+def test_the_cli_records_into_its_trace_dir_when_codetracer_trace_is_set(tmp_path, program):
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(program)],
+                     env=clean_env(CODETRACER_TRACE=str(tmp_path / "auto")))
+    assert (result.returncode, result.stdout) == (0, run([str(program)]).stdout), result.describe()
+    assert complete(out, "trace.json")
+    assert trace_files(tmp_path / "auto") == set()

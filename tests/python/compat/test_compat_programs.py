@@ -189,8 +189,13 @@ def test_what_the_program_prints_is_recorded(tmp_path):
 
 
 @differs("import-never-raises")
-def test_a_bad_codetracer_format_never_breaks_the_import(tmp_path):
+@pytest.mark.parametrize(
+    ("variable", "value", "code"),
+    [("CODETRACER_FORMAT", "xml", "ERR_UNSUPPORTED_FORMAT"),
+     ("CODETRACER_TRACE_FILTER", "{tmp}/missing.toml", "ERR_INVALID_TRACE_FILTER")],
+)
+def test_a_bad_auto_start_variable_never_breaks_the_import(tmp_path, variable, value, code):
     result = run(["-c", "import codetracer_python_recorder as r\nprint('imported', r.is_tracing())"],
-                 env=clean_env(CODETRACER_TRACE=str(tmp_path / "auto"), CODETRACER_FORMAT="xml"))
+                 env=clean_env(CODETRACER_TRACE=str(tmp_path / "auto"), **{variable: value.format(tmp=tmp_path)}))
     assert result.stdout == "imported False\n", result.describe()
-    assert "ERR_UNSUPPORTED_FORMAT" in result.stderr
+    assert code in result.stderr
