@@ -4,6 +4,7 @@ its process, with plain ``python`` as the oracle."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -13,6 +14,7 @@ from compat_support import (
     complete,
     differs,
     last_json,
+    pending,
     run,
     run_cli,
     run_code,
@@ -366,3 +368,33 @@ def test_the_cli_records_into_its_trace_dir_when_codetracer_trace_is_set(tmp_pat
     assert (result.returncode, result.stdout) == (0, run([str(program)]).stdout), result.describe()
     assert complete(out, "trace.json")
     assert trace_files(tmp_path / "auto") == set()
+
+
+def _metadata(tmp_path, program) -> dict:
+    out = tmp_path / "out"
+    assert run_cli(["--trace-dir", str(out), "--format", "json", str(program)]).returncode == 0
+    return json.loads((out / "trace_metadata.json").read_text())
+
+
+def test_the_metadata_names_the_program_and_the_recorder(tmp_path, program):
+    found = _metadata(tmp_path, program)
+    version = last_json(run_code("""
+        import json
+        from importlib import metadata
+        print(json.dumps(metadata.version("codetracer-python-recorder")))
+    """))
+    assert (found["program"], found["args"], found["workdir"]) == (str(program), [], os.getcwd())
+    assert found["recorder"]["version"] == version
+    assert found["process_exit_status"] == {"code": 0, "label": None}
+
+
+@pending("metadata-name", "the native writer names the distribution")
+def test_the_metadata_names_the_recorder_by_its_import_name(tmp_path, program):
+    assert _metadata(tmp_path, program)["recorder"]["name"] == "codetracer_python_recorder"
+
+
+@differs("metadata-recorder")
+def test_the_metadata_says_how_the_trace_was_made(tmp_path, program):
+    recorder = _metadata(tmp_path, program)["recorder"]
+    assert (recorder["format"], recorder["partial"]) == ("json", False)
+    assert recorder["policy"]["on_recorder_error"] == "abort"

@@ -77,3 +77,31 @@ def test_at_debug_start_activation_and_finish_are_logged_with_the_run_id(tmp_pat
     found = [next((i for i, message in enumerate(messages) if message.startswith(step)), None) for step in steps]
     assert None not in found and found == sorted(found), messages
     assert len({line["run_id"] for line in lines}) == 1
+
+
+@differs("log-fields")
+def test_every_log_line_has_the_same_fields_with_an_iso_timestamp(tmp_path):
+    program = write(tmp_path, PROGRAM)
+    log = tmp_path / "recorder.log"
+    result = run_cli(["--trace-dir", str(tmp_path / "out"), "--log-level", "debug", "--log-file", str(log), str(program)])
+    assert result.returncode == 0, result.describe()
+    lines = _lines(log)
+    assert lines and all(
+        set(line) == {"ts", "level", "message", "run_id", "trace_id", "error_code", "target"} for line in lines
+    ), lines[:3]
+    assert all(line["ts"].endswith("Z") for line in lines)
+
+
+@differs("trailer-python-errors")
+def test_a_bad_format_writes_one_json_trailer(tmp_path):
+    result = run_code(f"""
+        import codetracer_python_recorder as r
+        r.configure_policy(json_errors=True)
+        try:
+            r.start({str(tmp_path / 'out')!r}, format="xml")
+        except ValueError:
+            print("raised")
+    """)
+    assert result.stdout == "raised\n", result.describe()
+    trailers = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{") and "error_kind" in line]
+    assert [(line["error_code"], line["error_kind"]) for line in trailers] == [("ERR_UNSUPPORTED_FORMAT", "Usage")]
