@@ -438,3 +438,22 @@ def test_the_native_path_and_the_api_stop_each_others_recordings(tmp_path):
     """))
     assert found == [True, False, False]
     assert complete(tmp_path / "one", "trace.json") and complete(tmp_path / "two", "trace.json")
+
+
+def test_auto_start_from_env_starts_once_and_only_with_codetracer_trace(tmp_path):
+    out = tmp_path / "auto"
+    found = last_json(run_code(f"""
+        import json, os, codetracer_python_recorder as r
+        r.auto_start_from_env()
+        states = [r.is_tracing()]
+        os.environ["CODETRACER_TRACE"] = {str(out)!r}
+        os.environ["CODETRACER_FORMAT"] = "json"
+        r.auto_start_from_env()
+        states.append(r.is_tracing())
+        r.auto_start_from_env()  # already recording: nothing happens
+        states.append(r.is_tracing())
+        r.stop()
+        print(json.dumps(states))
+    """))
+    assert found == [False, True, True]
+    assert complete(out, "trace.json")
