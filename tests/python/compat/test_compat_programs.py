@@ -199,3 +199,30 @@ def test_a_bad_auto_start_variable_never_breaks_the_import(tmp_path, variable, v
                  env=clean_env(CODETRACER_TRACE=str(tmp_path / "auto"), **{variable: value.format(tmp=tmp_path)}))
     assert result.stdout == "imported False\n", result.describe()
     assert code in result.stderr
+
+
+EXEC_PROGRAM = """
+def run():
+    namespace = {}
+    exec("def made():\\n    return 7\\n", namespace)
+    return namespace["made"]()
+print(run())
+"""
+
+
+def _exec_calls(tmp_path) -> list[str]:
+    script = write(tmp_path, EXEC_PROGRAM)
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    assert (result.returncode, result.stdout) == (0, "7\n"), result.describe()
+    return called_functions(out)
+
+
+def test_a_program_that_runs_exec_code_is_recorded(tmp_path):
+    assert "run" in _exec_calls(tmp_path)
+
+
+@differs("string-code")
+def test_code_the_program_runs_through_exec_is_recorded(tmp_path):
+    called = _exec_calls(tmp_path)
+    assert called.index("run") < called.index("made")
