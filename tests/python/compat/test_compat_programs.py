@@ -226,3 +226,30 @@ def test_a_program_that_runs_exec_code_is_recorded(tmp_path):
 def test_code_the_program_runs_through_exec_is_recorded(tmp_path):
     called = _exec_calls(tmp_path)
     assert called.index("run") < called.index("made")
+
+
+VARIABLES_PROGRAM = """
+import os
+LIMIT = 3
+def add(a, b):
+    c = a + b
+    return c
+print(add(1, 2))
+"""
+
+
+def _variable_names(tmp_path) -> set[str]:
+    script = write(tmp_path, VARIABLES_PROGRAM)
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    assert (result.returncode, result.stdout) == (0, "3\n"), result.describe()
+    return {event["VariableName"] for event in events(out) if "VariableName" in event}
+
+
+def test_a_functions_arguments_and_locals_are_recorded(tmp_path):
+    assert {"a", "b", "c"} <= _variable_names(tmp_path)
+
+
+@differs("module-variables")
+def test_module_level_steps_record_no_module_namespace(tmp_path):
+    assert _variable_names(tmp_path) == {"a", "b", "c"}
