@@ -3,7 +3,7 @@ and exceptions, event by event."""
 
 from __future__ import annotations
 
-from compat_support import differs, events, pending, run_cli, write
+from compat_support import differs, events, pending, run, run_cli, write
 
 PROGRAM = """
 def fails():
@@ -52,3 +52,82 @@ def test_the_main_threads_events_open_with_thread_start(tmp_path):
 def test_the_toplevel_call_returns_the_exit_status(tmp_path):
     last = _returns(_events(tmp_path))[-1]
     assert (last["kind"], last.get("i")) == ("Int", 0)
+
+
+VALUES = """
+class Point:
+    def __init__(self):
+        self.x = 1
+def f():
+    i = 1
+    s = "hi"
+    b = True
+    n = None
+    l = [1, 2]
+    t = (1, "a")
+    fl = 2.5
+    o = Point()
+    return 0
+f()
+"""
+
+
+def _last_values(tmp_path) -> dict[str, tuple[dict, str]]:
+    """Each variable's last value (without type ids) and its type's name."""
+    script = write(tmp_path, VALUES)
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    assert result.returncode == 0, result.describe()
+    found = events(out)
+    names = [event["VariableName"] for event in found if "VariableName" in event]
+    types = [event["Type"]["lang_type"] for event in found if "Type" in event]
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {key: plain(item) for key, item in value.items() if key != "type_id"}
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        return value
+
+    last = {}
+    for event in found:
+        if "Value" in event:
+            value = event["Value"]["value"]
+            last[names[event["Value"]["variable_id"]]] = (plain(value), types[value["type_id"]])
+    return last
+
+
+def test_ints_strings_bools_none_lists_and_tuples_are_encoded_as_in_03(tmp_path):
+    values = {name: value for name, (value, _) in _last_values(tmp_path).items()}
+    assert values["i"] == {"kind": "Int", "i": 1}
+    assert values["s"] == {"kind": "String", "text": "hi"}
+    assert values["b"] == {"kind": "Bool", "b": True}
+    assert values["n"] == {"kind": "None"}
+    assert values["l"] == {"kind": "Sequence", "elements": [{"kind": "Int", "i": 1}, {"kind": "Int", "i": 2}],
+                           "is_slice": False}
+    assert values["t"] == {"kind": "Tuple", "elements": [{"kind": "Int", "i": 1}, {"kind": "String", "text": "a"}]}
+
+
+@differs("value-encoding")
+def test_floats_objects_and_type_names_are_pythons(tmp_path):
+    values = _last_values(tmp_path)
+    assert values["fl"] == ({"kind": "Float", "f": 2.5}, "float")
+    assert values["o"] == ({"kind": "Struct", "field_values": [{"kind": "Int", "i": 1}]}, "__main__.Point")
+    assert [values[name][1] for name in ("i", "s", "l")] == ["int", "str", "list"]
+
+
+@differs("value-encoding")
+def test_recording_an_object_never_runs_its_repr(tmp_path):
+    script = write(tmp_path, """
+        class Loud:
+            def __repr__(self):
+                print("repr called")
+                return "Loud"
+        def f():
+            value = Loud()
+            return 1
+        f()
+        print("done")
+    """)
+    result = run_cli(["--trace-dir", str(tmp_path / "out"), "--format", "json", str(script)])
+    assert (result.returncode, result.stdout) == (0, run([str(script)]).stdout), result.describe()
