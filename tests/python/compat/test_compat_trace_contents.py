@@ -131,3 +131,20 @@ def test_recording_an_object_never_runs_its_repr(tmp_path):
     """)
     result = run_cli(["--trace-dir", str(tmp_path / "out"), "--format", "json", str(script)])
     assert (result.returncode, result.stdout) == (0, run([str(script)]).stdout), result.describe()
+
+
+def test_steps_and_call_arguments_are_recorded_as_in_03(tmp_path):
+    script = write(tmp_path, """
+        LIMIT = 3
+        def add(a, b):
+            c = a + b
+            return c
+        print(add(1, 2))
+    """)
+    out = tmp_path / "out"
+    assert run_cli(["--trace-dir", str(out), "--format", "json", str(script)]).returncode == 0
+    found = events(out)
+    assert [event["Step"]["line"] for event in found if "Step" in event] == [1, 2, 3, 6, 3, 4, 5]
+    names = [event["VariableName"] for event in found if "VariableName" in event]
+    calls = [event["Call"]["args"] for event in found if "Call" in event]
+    assert [(names[arg["variable_id"]], arg["value"]["i"]) for arg in calls[-1]] == [("a", 1), ("b", 2)]
