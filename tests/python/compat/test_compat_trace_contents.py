@@ -3,7 +3,7 @@ and exceptions, event by event."""
 
 from __future__ import annotations
 
-from compat_support import differs, events, pending, run, run_cli, write
+from compat_support import called_functions, differs, events, pending, run, run_cli, write
 
 PROGRAM = """
 def fails():
@@ -148,3 +148,19 @@ def test_steps_and_call_arguments_are_recorded_as_in_03(tmp_path):
     names = [event["VariableName"] for event in found if "VariableName" in event]
     calls = [event["Call"]["args"] for event in found if "Call" in event]
     assert [(names[arg["variable_id"]], arg["value"]["i"]) for arg in calls[-1]] == [("a", 1), ("b", 2)]
+
+
+def test_a_worker_threads_calls_are_recorded(tmp_path):
+    script = write(tmp_path, """
+        import threading
+        def work(n):
+            return n * 2
+        worker = threading.Thread(target=work, args=(3,))
+        worker.start()
+        worker.join()
+        print("ok")
+    """)
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    assert (result.returncode, result.stdout) == (0, "ok\n"), result.describe()
+    assert "work" in called_functions(out)
