@@ -164,3 +164,20 @@ def test_a_worker_threads_calls_are_recorded(tmp_path):
     result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
     assert (result.returncode, result.stdout) == (0, "ok\n"), result.describe()
     assert "work" in called_functions(out)
+
+
+def _binary_header(tmp_path) -> bytes:
+    script = write(tmp_path, "print('ok')\n")
+    out = tmp_path / "out"
+    assert run_cli(["--trace-dir", str(out), str(script)]).returncode == 0
+    return (out / "trace.bin").read_bytes()[:8]
+
+
+def test_the_binary_trace_carries_runtime_tracings_magic(tmp_path):
+    assert _binary_header(tmp_path)[:5] == bytes([0xC0, 0xDE, 0x72, 0xAC, 0xE2])
+
+
+@differs("binary-format")
+def test_the_binary_trace_is_cbor_and_zstd(tmp_path):
+    header = _binary_header(tmp_path)
+    assert header[5] == 0x01 and header[:8] != bytes([0xC0, 0xDE, 0x72, 0xAC, 0xE2, 0, 0, 0])
