@@ -457,3 +457,18 @@ def test_auto_start_from_env_starts_once_and_only_with_codetracer_trace(tmp_path
     """))
     assert found == [False, True, True]
     assert complete(out, "trace.json")
+
+
+@differs("staged-output")
+def test_while_recording_the_trace_files_wait_in_a_staging_directory(tmp_path):
+    out = tmp_path / "out"
+    found = last_json(run_code(f"""
+        import json, os, codetracer_python_recorder as r
+        r.start({str(out)!r}, format="json")
+        r.flush()
+        during = sorted(os.listdir({str(out)!r}))
+        r.stop()
+        print(json.dumps(during))
+    """))
+    assert len(found) == 1 and found[0].startswith(".codetracer-staging"), found
+    assert complete(out, "trace.json") and trace_files(out) == {"trace.json", "trace_metadata.json", "trace_paths.json"}
