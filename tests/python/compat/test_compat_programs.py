@@ -253,3 +253,26 @@ def test_a_functions_arguments_and_locals_are_recorded(tmp_path):
 @differs("module-variables")
 def test_module_level_steps_record_no_module_namespace(tmp_path):
     assert _variable_names(tmp_path) == {"a", "b", "c"}
+
+
+def test_a_forked_child_runs_unharmed_and_the_parents_trace_holds_the_parents_calls(tmp_path):
+    script = write(tmp_path, """
+        import os
+        def child_work():
+            return 1
+        def parent_work():
+            return 2
+        pid = os.fork()
+        if pid == 0:
+            child_work()
+            print("child done", flush=True)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        parent_work()
+        print("parent done")
+    """)
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    assert (result.returncode, result.stdout) == (0, "child done\nparent done\n"), result.describe()
+    called = called_functions(out)
+    assert "parent_work" in called and "child_work" not in called
