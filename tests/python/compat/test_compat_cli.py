@@ -9,6 +9,7 @@ import os
 import pytest
 
 from compat_support import (
+    Run,
     called_functions,
     clean_env,
     complete,
@@ -398,3 +399,23 @@ def test_the_metadata_says_how_the_trace_was_made(tmp_path, program):
     recorder = _metadata(tmp_path, program)["recorder"]
     assert (recorder["format"], recorder["partial"]) == ("json", False)
     assert recorder["policy"]["on_recorder_error"] == "abort"
+
+
+def _crashing_run(tmp_path) -> tuple[Run, dict]:
+    script = write(tmp_path, "def f():\n    raise ValueError('boom')\nf()\n")
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    assert complete(out, "trace.json"), result.describe()
+    return result, json.loads((out / "trace_metadata.json").read_text())
+
+
+def test_an_uncaught_exception_exits_1_and_the_trace_is_complete(tmp_path):
+    result, _ = _crashing_run(tmp_path)
+    assert result.returncode == 1
+    assert "ValueError: boom" in result.stderr
+
+
+@differs("exception-exit-status")
+def test_an_uncaught_exception_is_recorded_as_exit_status_1(tmp_path):
+    _, metadata = _crashing_run(tmp_path)
+    assert metadata["process_exit_status"] == {"code": 1, "label": None}
