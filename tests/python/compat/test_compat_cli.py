@@ -419,3 +419,11 @@ def test_an_uncaught_exception_exits_1_and_the_trace_is_complete(tmp_path):
 def test_an_uncaught_exception_is_recorded_as_exit_status_1(tmp_path):
     _, metadata = _crashing_run(tmp_path)
     assert metadata["process_exit_status"] == {"code": 1, "label": None}
+
+
+def test_sys_exit_with_a_status_is_the_recorded_exit_status(tmp_path):
+    script = write(tmp_path, "import sys\nsys.exit(3)\n")
+    out = tmp_path / "out"
+    run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    metadata = json.loads((out / "trace_metadata.json").read_text())
+    assert metadata["process_exit_status"] == {"code": 3, "label": None}
