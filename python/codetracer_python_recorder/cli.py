@@ -137,8 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     ):
         spelling, old = _TOGGLE_FLAGS[key]
         policy.add_argument(spelling, dest=key, nargs="?", const="true", metavar="BOOL", help=help_text)
-        policy.add_argument(old, f"--no-{old[2:]}", dest=key, action=argparse.BooleanOptionalAction,
-                            help=f"0.3 spelling of {spelling}")
+        # BooleanOptionalAction adds the ``--no-`` spelling itself.
+        policy.add_argument(old, dest=key, action=argparse.BooleanOptionalAction, help=f"0.3 spelling of {spelling}")
     return parser
 
 

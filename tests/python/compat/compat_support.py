@@ -1,10 +1,9 @@
 """Helpers of the 0.3 compatibility suite. Self-contained (standard library and
 pytest only) so the suite also runs against codetracer-python-recorder 0.3.0
-installed from PyPI:
+installed from PyPI (``./dev compat-0.3`` prepares it in ``target/venv-0.3``
+and runs ``run_suite.py``, which counts same / listed / unlisted differences):
 
-    python3.12 -m venv .venv-0.3
-    .venv-0.3/bin/pip install codetracer-python-recorder==0.3.0 pytest
-    .venv-0.3/bin/python -m pytest tests/python/compat
+    target/venv-0.3/bin/python -m pytest tests/python/compat
 
 The package under test is the one the running interpreter imports. A test of
 a behaviour this project deliberately changed carries ``differs("ID")`` with

@@ -312,7 +312,7 @@ def _filtered_run(tmp_path, how: str, **env: str):
         {how.format(out=str(out), filter=str(filter_file))}
         kept()
         r.stop()
-    """, **{key: value.format(filter=str(filter_file)) for key, value in env.items()})
+    """, **{key: value.format(filter=str(filter_file), out=str(out)) for key, value in env.items()})
     assert result.returncode == 0, result.describe()
     return called_functions(out)
 
@@ -345,6 +345,13 @@ def test_codetracer_trace_records_the_program_until_it_exits(tmp_path):
     assert result.stdout == "True 2\n", result.describe()
     assert complete(out, "trace.json")
     assert "work" in called_functions(out)
+
+
+def test_codetracer_format_and_trace_filter_apply_to_the_auto_started_recording(tmp_path):
+    called = _filtered_run(tmp_path, "pass", CODETRACER_TRACE="{out}", CODETRACER_FORMAT="json",
+                           CODETRACER_TRACE_FILTER="{filter}")
+    assert "trace.json" in trace_files(tmp_path / "out")
+    assert "kept" in called and "helper" not in called
 
 
 def test_codetracer_trace_starts_recording_on_import(tmp_path):
@@ -383,3 +390,85 @@ def test_exception_classes_are_named_as_exported():
                           ("RecorderError", "UsageError", "EnvironmentError", "TargetError", "InternalError")]))
     """))
     assert found == ["RecorderError", "UsageError", "EnvironmentError", "TargetError", "InternalError"]
+
+
+@differs("stop-at-exit")
+def test_a_recording_never_stopped_is_finished_at_interpreter_exit(tmp_path):
+    out = tmp_path / "out"
+    result = run_file(tmp_path, f"""
+        import codetracer_python_recorder as r
+        def work():
+            return 3
+        r.start({str(out)!r}, format="json")
+        print(work())
+    """)
+    assert (result.returncode, result.stdout) == (0, "3\n"), result.describe()
+    assert complete(out, "trace.json")
+    assert "work" in called_functions(out)
+
+
+def test_session_path_keeps_a_relative_path_and_expands_the_home_directory(tmp_path):
+    (tmp_path / "home").mkdir()
+    result = run(["-c", """
+import json, codetracer_python_recorder as r
+relative = r.start("rel-trace")
+r.stop()
+home = r.start("~/home-trace")
+r.stop()
+print(json.dumps([str(relative.path), str(home.path)]))
+"""], env=clean_env(HOME=str(tmp_path / "home")), cwd=tmp_path)
+    assert json.loads(result.stdout) == ["rel-trace", str(tmp_path / "home" / "home-trace")], result.describe()
+    assert complete(tmp_path / "rel-trace", "trace.bin")
+    assert complete(tmp_path / "home" / "home-trace", "trace.bin")
+
+
+def test_the_native_path_and_the_api_stop_each_others_recordings(tmp_path):
+    found = last_json(run_code(f"""
+        import json, codetracer_python_recorder as r
+        import codetracer_python_recorder.codetracer_python_recorder as n
+        n.start_tracing({str(tmp_path / 'one')!r}, "json")
+        states = [r.is_tracing()]
+        r.stop()
+        states.append(r.is_tracing())
+        session = r.start({str(tmp_path / 'two')!r}, format="json")
+        n.stop_tracing()
+        states.append(r.is_tracing())
+        session.stop()
+        print(json.dumps(states))
+    """))
+    assert found == [True, False, False]
+    assert complete(tmp_path / "one", "trace.json") and complete(tmp_path / "two", "trace.json")
+
+
+def test_auto_start_from_env_starts_once_and_only_with_codetracer_trace(tmp_path):
+    out = tmp_path / "auto"
+    found = last_json(run_code(f"""
+        import json, os, codetracer_python_recorder as r
+        r.auto_start_from_env()
+        states = [r.is_tracing()]
+        os.environ["CODETRACER_TRACE"] = {str(out)!r}
+        os.environ["CODETRACER_FORMAT"] = "json"
+        r.auto_start_from_env()
+        states.append(r.is_tracing())
+        r.auto_start_from_env()  # already recording: nothing happens
+        states.append(r.is_tracing())
+        r.stop()
+        print(json.dumps(states))
+    """))
+    assert found == [False, True, True]
+    assert complete(out, "trace.json")
+
+
+@differs("staged-output")
+def test_while_recording_the_trace_files_wait_in_a_staging_directory(tmp_path):
+    out = tmp_path / "out"
+    found = last_json(run_code(f"""
+        import json, os, codetracer_python_recorder as r
+        r.start({str(out)!r}, format="json")
+        r.flush()
+        during = sorted(os.listdir({str(out)!r}))
+        r.stop()
+        print(json.dumps(during))
+    """))
+    assert len(found) == 1 and found[0].startswith(".codetracer-staging"), found
+    assert complete(out, "trace.json") and trace_files(out) == {"trace.json", "trace_metadata.json", "trace_paths.json"}

@@ -4,15 +4,18 @@ its process, with plain ``python`` as the oracle."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from compat_support import (
+    Run,
     called_functions,
     clean_env,
     complete,
     differs,
     last_json,
+    pending,
     run,
     run_cli,
     run_code,
@@ -306,3 +309,121 @@ def test_a_catch_all_project_rule_keeps_secrets_out_of_the_trace(tmp_path):
     assert "login" in called_functions(out)
     assert "hunter2" not in text
     assert '"kept"' in text
+
+
+def _module_names(tmp_path, flag: str) -> list[str]:
+    write(tmp_path, "def value():\n    return 2\n", "helper.py")
+    script = write(tmp_path, "import helper\nprint(helper.value())\n", "main.py")
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", flag, script.name], cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, "2\n"), result.describe()
+    return called_functions(out)
+
+
+def test_module_name_from_globals_names_module_code_after_its_module(tmp_path):
+    called = _module_names(tmp_path, "--module-name-from-globals")
+    assert "<__main__>" in called and "<helper>" in called and "value" in called
+
+
+@differs("module-name-off")
+def test_without_module_name_from_globals_module_code_keeps_the_interpreters_name(tmp_path):
+    called = _module_names(tmp_path, "--no-module-name-from-globals")
+    assert "<helper>" not in called and called.count("<module>") == 2
+
+
+@differs("non-empty-dir")
+def test_a_second_run_into_the_same_trace_directory_is_refused_before_the_program_runs(tmp_path, program):
+    assert run_cli([str(program)], cwd=tmp_path).returncode == 0
+    again = run_cli([str(program)], cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (2, ""), again.describe()
+    assert "ERR_TRACE_DIR_CONFLICT" in again.stderr
+
+
+@differs("log-level-validated")
+def test_an_unknown_log_level_flag_exits_2_before_the_program_runs(tmp_path, program):
+    result = run_cli(["--trace-dir", str(tmp_path / "out"), "--log-level", "bogus", str(program)])
+    assert (result.returncode, result.stdout) == (2, ""), result.describe()
+
+
+FLAGS_03 = [
+    "--trace-dir", "--format", "--activation-path", "--trace-filter", "--on-recorder-error", "--require-trace",
+    "--keep-partial-trace", "--log-level", "--log-file", "--json-errors", "--io-capture",
+    "--module-name-from-globals", "--no-module-name-from-globals", "--propagate-script-exit",
+    "--no-propagate-script-exit",
+]
+
+
+def test_help_lists_every_03_flag_on_stdout_and_exits_0():
+    result = run_cli(["--help"])
+    assert result.returncode == 0, result.describe()
+    listed = set(result.stdout.replace(",", " ").replace("[", " ").replace("]", " ").split())
+    assert [flag for flag in FLAGS_03 if flag not in listed] == []
+    assert "--no-no-" not in result.stdout
+
+
+@differs("cli-over-codetracer-trace")
+def test_the_cli_records_into_its_trace_dir_when_codetracer_trace_is_set(tmp_path, program):
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(program)],
+                     env=clean_env(CODETRACER_TRACE=str(tmp_path / "auto")))
+    assert (result.returncode, result.stdout) == (0, run([str(program)]).stdout), result.describe()
+    assert complete(out, "trace.json")
+    assert trace_files(tmp_path / "auto") == set()
+
+
+def _metadata(tmp_path, program) -> dict:
+    out = tmp_path / "out"
+    assert run_cli(["--trace-dir", str(out), "--format", "json", str(program)]).returncode == 0
+    return json.loads((out / "trace_metadata.json").read_text())
+
+
+def test_the_metadata_names_the_program_and_the_recorder(tmp_path, program):
+    found = _metadata(tmp_path, program)
+    version = last_json(run_code("""
+        import json
+        from importlib import metadata
+        print(json.dumps(metadata.version("codetracer-python-recorder")))
+    """))
+    assert (found["program"], found["args"], found["workdir"]) == (str(program), [], os.getcwd())
+    assert found["recorder"]["version"] == version
+    assert found["process_exit_status"] == {"code": 0, "label": None}
+
+
+@pending("metadata-name", "the native writer names the distribution")
+def test_the_metadata_names_the_recorder_by_its_import_name(tmp_path, program):
+    assert _metadata(tmp_path, program)["recorder"]["name"] == "codetracer_python_recorder"
+
+
+@differs("metadata-recorder")
+def test_the_metadata_says_how_the_trace_was_made(tmp_path, program):
+    recorder = _metadata(tmp_path, program)["recorder"]
+    assert (recorder["format"], recorder["partial"]) == ("json", False)
+    assert recorder["policy"]["on_recorder_error"] == "abort"
+
+
+def _crashing_run(tmp_path) -> tuple[Run, dict]:
+    script = write(tmp_path, "def f():\n    raise ValueError('boom')\nf()\n")
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    assert complete(out, "trace.json"), result.describe()
+    return result, json.loads((out / "trace_metadata.json").read_text())
+
+
+def test_an_uncaught_exception_exits_1_and_the_trace_is_complete(tmp_path):
+    result, _ = _crashing_run(tmp_path)
+    assert result.returncode == 1
+    assert "ValueError: boom" in result.stderr
+
+
+@differs("exception-exit-status")
+def test_an_uncaught_exception_is_recorded_as_exit_status_1(tmp_path):
+    _, metadata = _crashing_run(tmp_path)
+    assert metadata["process_exit_status"] == {"code": 1, "label": None}
+
+
+def test_sys_exit_with_a_status_is_the_recorded_exit_status(tmp_path):
+    script = write(tmp_path, "import sys\nsys.exit(3)\n")
+    out = tmp_path / "out"
+    run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    metadata = json.loads((out / "trace_metadata.json").read_text())
+    assert metadata["process_exit_status"] == {"code": 3, "label": None}

@@ -197,3 +197,20 @@ def test_json_errors_writes_one_trailer_per_error_with_03s_fields():
     assert len(trailers) == 1, result.stderr
     assert set(trailers[0]) == {"run_id", "trace_id", "error_code", "error_kind", "message", "context"}
     assert (trailers[0]["error_code"], trailers[0]["error_kind"]) == ("ERR_INVALID_POLICY_VALUE", "Usage")
+
+
+@pytest.mark.parametrize("level", ["DEBUG", "warn,codetracer_python_recorder=debug", "off"])
+def test_log_level_accepts_levels_and_module_lists(level):
+    assert snapshot(f"r.configure_policy(log_level={level!r})")["log_level"] == level
+
+
+@differs("log-level-validated")
+def test_an_unknown_log_level_is_err_invalid_policy_value():
+    found = last_json(run_code("""
+        import json, codetracer_python_recorder as r
+        try:
+            r.configure_policy(log_level="bogus")
+        except r.UsageError as error:
+            print(json.dumps([error.code, "log_level" in str(error)]))
+    """))
+    assert found == ["ERR_INVALID_POLICY_VALUE", True]

@@ -186,3 +186,93 @@ def test_what_the_program_prints_is_recorded(tmp_path):
     assert result.stdout == "captured line\n", result.describe()
     contents = [event["Event"].get("content") for event in events(out) if "Event" in event]
     assert any("captured line" in (content or "") for content in contents)
+
+
+@differs("import-never-raises")
+@pytest.mark.parametrize(
+    ("variable", "value", "code"),
+    [("CODETRACER_FORMAT", "xml", "ERR_UNSUPPORTED_FORMAT"),
+     ("CODETRACER_TRACE_FILTER", "{tmp}/missing.toml", "ERR_INVALID_TRACE_FILTER")],
+)
+def test_a_bad_auto_start_variable_never_breaks_the_import(tmp_path, variable, value, code):
+    result = run(["-c", "import codetracer_python_recorder as r\nprint('imported', r.is_tracing())"],
+                 env=clean_env(CODETRACER_TRACE=str(tmp_path / "auto"), **{variable: value.format(tmp=tmp_path)}))
+    assert result.stdout == "imported False\n", result.describe()
+    assert code in result.stderr
+
+
+EXEC_PROGRAM = """
+def run():
+    namespace = {}
+    exec("def made():\\n    return 7\\n", namespace)
+    return namespace["made"]()
+print(run())
+"""
+
+
+def _exec_calls(tmp_path) -> list[str]:
+    script = write(tmp_path, EXEC_PROGRAM)
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    assert (result.returncode, result.stdout) == (0, "7\n"), result.describe()
+    return called_functions(out)
+
+
+def test_a_program_that_runs_exec_code_is_recorded(tmp_path):
+    assert "run" in _exec_calls(tmp_path)
+
+
+@differs("string-code")
+def test_code_the_program_runs_through_exec_is_recorded(tmp_path):
+    called = _exec_calls(tmp_path)
+    assert called.index("run") < called.index("made")
+
+
+VARIABLES_PROGRAM = """
+import os
+LIMIT = 3
+def add(a, b):
+    c = a + b
+    return c
+print(add(1, 2))
+"""
+
+
+def _variable_names(tmp_path) -> set[str]:
+    script = write(tmp_path, VARIABLES_PROGRAM)
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    assert (result.returncode, result.stdout) == (0, "3\n"), result.describe()
+    return {event["VariableName"] for event in events(out) if "VariableName" in event}
+
+
+def test_a_functions_arguments_and_locals_are_recorded(tmp_path):
+    assert {"a", "b", "c"} <= _variable_names(tmp_path)
+
+
+@differs("module-variables")
+def test_module_level_steps_record_no_module_namespace(tmp_path):
+    assert _variable_names(tmp_path) == {"a", "b", "c"}
+
+
+def test_a_forked_child_runs_unharmed_and_the_parents_trace_holds_the_parents_calls(tmp_path):
+    script = write(tmp_path, """
+        import os
+        def child_work():
+            return 1
+        def parent_work():
+            return 2
+        pid = os.fork()
+        if pid == 0:
+            child_work()
+            print("child done", flush=True)
+            os._exit(0)
+        os.waitpid(pid, 0)
+        parent_work()
+        print("parent done")
+    """)
+    out = tmp_path / "out"
+    result = run_cli(["--trace-dir", str(out), "--format", "json", str(script)])
+    assert (result.returncode, result.stdout) == (0, "child done\nparent done\n"), result.describe()
+    called = called_functions(out)
+    assert "parent_work" in called and "child_work" not in called
