@@ -15,7 +15,6 @@ from compat_support import (
     complete,
     differs,
     last_json,
-    pending,
     run,
     run_cli,
     run_code,
@@ -389,7 +388,6 @@ def test_the_metadata_names_the_program_and_the_recorder(tmp_path, program):
     assert found["process_exit_status"] == {"code": 0, "label": None}
 
 
-@pending("metadata-name", "the native writer names the distribution")
 def test_the_metadata_names_the_recorder_by_its_import_name(tmp_path, program):
     assert _metadata(tmp_path, program)["recorder"]["name"] == "codetracer_python_recorder"
 

@@ -3,7 +3,7 @@ and exceptions, event by event."""
 
 from __future__ import annotations
 
-from compat_support import called_functions, differs, events, pending, run, run_cli, write
+from compat_support import called_functions, differs, events, run, run_cli, write
 
 PROGRAM = """
 def fails():
@@ -48,7 +48,6 @@ def test_the_main_threads_events_open_with_thread_start(tmp_path):
     assert any("ThreadStart" in event for event in _events(tmp_path))
 
 
-@pending("toplevel-return", "the native writer closes <toplevel> with None")
 def test_the_toplevel_call_returns_the_exit_status(tmp_path):
     last = _returns(_events(tmp_path))[-1]
     assert (last["kind"], last.get("i")) == ("Int", 0)

@@ -193,6 +193,16 @@ impl ValueEncoder {
         self.markers.dropped(interner)
     }
 
+    /// An `int` the recorder itself knows (the program's exit status).
+    pub fn known_int(
+        &mut self,
+        i: i64,
+        interner: &mut impl TypeInterner,
+    ) -> RecorderResult<ValueRecord> {
+        let type_id = self.types.builtin(types::Builtin::Int, interner)?;
+        Ok(ValueRecord::Int { i, type_id })
+    }
+
     /// The type cache (shared with callers that name types).
     pub fn types(&mut self) -> &mut TypeCache {
         &mut self.types

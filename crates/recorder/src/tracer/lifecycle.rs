@@ -150,10 +150,20 @@ impl RuntimeTracer {
         self.metadata.trace_filter = serde_json::to_value(summary).ok();
     }
 
+    /// Closes every open frame, then `<toplevel>`: it returns the program's
+    /// exit status when `stop(exit_code=N)` gave one (as 0.3 did), else `None`.
     fn close_frames(&mut self) -> RecorderResult<()> {
         self.threads.close_all(&mut self.writer)?;
-        self.writer.emit(&TraceLowLevelEvent::Return(ReturnRecord {
-            return_value: NONE_VALUE,
-        }))
+        let code = self
+            .metadata
+            .exit_status
+            .as_ref()
+            .and_then(|status| status.code);
+        let return_value = match code {
+            Some(code) => self.encoder.known_int(code, &mut self.writer)?,
+            None => NONE_VALUE,
+        };
+        self.writer
+            .emit(&TraceLowLevelEvent::Return(ReturnRecord { return_value }))
     }
 }

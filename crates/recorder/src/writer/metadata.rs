@@ -126,7 +126,7 @@ impl TraceMetadataInfo {
         let mut exact = self.exact_bytes.clone();
         exact.paths.clone_from(paths);
         let mut recorder = json!({
-            "name": "codetracer-python-recorder",
+            "name": "codetracer_python_recorder",
             "version": env!("CARGO_PKG_VERSION"),
             "python_version": self.python_version,
             "schema_version": SCHEMA_VERSION,
