@@ -300,11 +300,12 @@ class Variant:
     killed: str = ""
 
     def add(self, run: Run) -> None:
-        """Keeps the best wall and CPU time, the highest RSS, the output of the best run."""
+        """Keeps the best wall and CPU time, the highest RSS, the output of the best (or killed) run."""
         self.rss_kib = max(self.rss_kib, run.rss_kib)
         self.cpu = min(self.cpu, run.cpu)
         if run.killed:
             self.killed = run.killed
+            self.output_bytes = run.output_bytes
         elif run.wall < self.wall:
             self.wall = run.wall
             self.output_bytes = run.output_bytes
@@ -491,9 +492,9 @@ class Plan:
     repeat: int
     smoke: bool
     env: dict[str, str]
-    with_0_3: bool = False
-    limits: Limits | None = None
+    #: The 0.3.0 venv's interpreter and the caps of its runs (`--with-0.3`), if any.
     python_0_3: Path | None = None
+    limits: Limits | None = None
 
 
 def measure(workload: Workload, plan: Plan, work: Path) -> Measurement:
@@ -538,27 +539,23 @@ def measure(workload: Workload, plan: Plan, work: Path) -> Measurement:
             if variant == "json" and round_index == 0:
                 result.variants[variant].events, result.variants[variant].steps = count_events(out)
             shutil.rmtree(out, ignore_errors=True)
-    if plan.with_0_3:
-        result.variants["0.3.0"] = measure_0_3(plan, script, args, filter_args, out, expected)
+    if plan.python_0_3 is not None and plan.limits is not None:
+        result.variants["0.3.0"] = measure_0_3(plan.python_0_3, plan, script, args, out, expected)
     return result
 
 
 def measure_0_3(
-    plan: Plan, script: Path, args: list[str], filter_args: list[str], out: Path, expected: int | None
+    python: Path, plan: Plan, script: Path, args: list[str], out: Path, expected: int | None
 ) -> Variant:
-    """One capped run under codetracer-python-recorder 0.3.0 (in the default format)."""
-    if plan.python_0_3 is None or plan.limits is None:
-        return Variant(killed="not run")
+    """One run under codetracer-python-recorder 0.3.0 (default format), within `plan.limits`."""
     shutil.rmtree(out, ignore_errors=True)
     env = {key: value for key, value in plan.env.items() if key != "PYTHONPATH"}
-    argv = [str(plan.python_0_3), "-m", "codetracer_python_recorder", "--trace-dir", str(out),
-            "--format", default_format(), "--propagate-script-exit", *filter_args, str(script), *args]
+    argv = [str(python), "-m", "codetracer_python_recorder", "--trace-dir", str(out),
+            "--format", default_format(), "--propagate-script-exit", str(script), *args]
     run, _ = run_once(argv, env, out, expected, plan.limits)
+    shutil.rmtree(out, ignore_errors=True)
     variant = Variant()
     variant.add(run)
-    if run.killed:
-        variant.output_bytes = run.output_bytes
-    shutil.rmtree(out, ignore_errors=True)
     return variant
 
 
@@ -785,6 +782,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.repeat = 1
     if args.markdown:
         args.compare = True
+    if args.with_0_3 and not args.compare:
+        parser.error("--with-0.3 adds a column to --compare (or --markdown)")
     return args
 
 
@@ -832,7 +831,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_UNAVAILABLE
     limits = Limits(args.limit_seconds, args.limit_rss_mib * 2**20, args.limit_output_mib * 2**20)
     goal_variants = ("untraced", "json", "binary", "floor") if args.compare else ("untraced", args.format)
-    goal_plan = Plan(goal_variants, args.repeat, args.smoke, env, python_0_3 is not None, limits, python_0_3)
+    goal_plan = Plan(goal_variants, args.repeat, args.smoke, env, python_0_3, limits)
     filter_plan = Plan(("untraced", args.format), args.repeat, args.smoke, env)
     goal_results: list[Measurement] = []
     filter_results: list[Measurement] = []

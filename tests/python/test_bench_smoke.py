@@ -76,6 +76,23 @@ def test_smoke_prints_every_workload_and_column_of_the_three_tables(tmp_path):
     assert [row["name"] for row in report["filter_workloads"]] == FILTER_NAMES
 
 
+def test_with_0_3_adds_its_column_from_its_own_venv(tmp_path):
+    output = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "scripts/bench.py", "--smoke", "--compare", "--only", "fib", "--with-0.3",
+         "--json", str(output)],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    if "skipping the 0.3.0 column" in result.stderr:
+        pytest.skip(f"codetracer-python-recorder 0.3.0 is not installable here: {result.stderr.strip()}")
+    goals = tables(result.stdout)[0]
+    assert goals[0][-1].startswith("0.3.0 (") and len(goals[0]) == 11
+    assert goals[1][0] == "recursion: fib(22)" and goals[1][-1].endswith("RSS)"), goals[1]
+    old = json.loads(output.read_text())["workloads"][0]["variants"]["0.3.0"]
+    assert old["slowdown"] > 1 and old["output_bytes"] > 0 and not old["killed"]
+
+
 def test_default_mode_still_writes_the_release_gate_rows(tmp_path):
     output = tmp_path / "bench.json"
     result = subprocess.run(
