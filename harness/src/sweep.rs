@@ -70,8 +70,9 @@ impl SweepReport {
 }
 
 /// The cases whose sweeps differ, in order. A sweep drops a case's faults and
-/// expectations, so cases with the same program (timeout aside), policy and
-/// errno sweep identically: only the first of them is kept.
+/// expectations (but `expect.recover`, which its clean run keeps), so cases
+/// with the same program (timeout aside), policy, errno and `recover` sweep
+/// identically: only the first of them is kept.
 pub fn distinct_sweeps<'a>(cases: impl IntoIterator<Item = &'a Case>) -> Vec<&'a Case> {
     let mut seen = std::collections::HashSet::new();
     cases
@@ -80,8 +81,8 @@ pub fn distinct_sweeps<'a>(cases: impl IntoIterator<Item = &'a Case>) -> Vec<&'a
             let mut program = case.program.clone();
             program.timeout = std::time::Duration::ZERO;
             seen.insert(format!(
-                "{program:?}|{:?}|{}",
-                case.policy, case.sweep.errno
+                "{program:?}|{:?}|{}|{}",
+                case.policy, case.sweep.errno, case.expect.recover
             ))
         })
         .collect()
@@ -155,6 +156,10 @@ pub fn sweep_indices(
     ops.retain(|(index, _, _)| indices.contains(index));
     report.rows = pool::map_ordered(&ops, jobs, |(index, kind, path)| {
         let mut faulty = clean.clone();
+        // A failed operation settles the recording (absent, or partial with
+        // keep-partial), so there is nothing to recover, and a `recover`
+        // would hide a leftover the recorder should not have left.
+        faulty.expect.recover = false;
         faulty.faults.faultfs_plan = Some(format!("fail=any#{index}:{}", case.sweep.errno));
         let dirs = RunDirs::new(&case_root.join(format!("op-{index:04}")));
         let relative = display_path(path, &clean_dirs.work);
@@ -229,7 +234,12 @@ fn check_clean(observed: &Observation, baseline: &Baseline) -> Vec<String> {
     }
     let terminated = matches!(&observed.dir.state,
         Ok(Observed::Partial { reason, .. }) if reason == recorder_errors::ErrorCode::Terminated.as_str());
-    if !matches!(observed.dir.state, Ok(Observed::Complete(_))) && !terminated {
+    // A program that ends by `os._exit` leaves its recording to `recover`,
+    // which the clean run of an `expect.recover` case has run.
+    let recovered = observed.recovery.is_some()
+        && matches!(&observed.dir.state,
+            Ok(Observed::Partial { reason, .. }) if reason == recorder_errors::ErrorCode::ProcessDied.as_str());
+    if !matches!(observed.dir.state, Ok(Observed::Complete(_))) && !terminated && !recovered {
         differences.push(format!(
             "clean run left trace {}, expected complete",
             observed.dir.describe()
@@ -528,6 +538,10 @@ policy.on_recorder_error = "disable"
 name = "eio"
 policy.on_recorder_error = "abort"
 sweep.errno = "EIO"
+[[case]]
+name = "dies"
+policy.on_recorder_error = "abort"
+expect.recover = true
 "#;
         let file = match scenario::parse(Path::new("scenarios/x.toml"), text) {
             Ok(file) => file,
@@ -537,6 +551,6 @@ sweep.errno = "EIO"
             .into_iter()
             .map(|case| case.id.as_str())
             .collect();
-        assert_eq!(ids, ["x::quota", "x::disable", "x::eio"]);
+        assert_eq!(ids, ["x::quota", "x::disable", "x::eio", "x::dies"]);
     }
 }
