@@ -10,7 +10,8 @@ Usage: lifecycle.py MODE
   wait          work, print "ready", then sleep in short steps (~6 s)
   cprofile      cProfile profiles a function inside the program
   monitoring    the program registers its own sys.monitoring tool
-  coverage      coverage.py measures a function with its sys.monitoring core
+  coverage      API launch: coverage.py measures a function with its
+                sys.monitoring core while the recorder records it
   os-exit       work past the first 64 KiB chunk, then os._exit(3)
   chdir         API launch: start() with a relative directory, then chdir
                 into a directory holding an empty tree of the same name
@@ -96,7 +97,16 @@ def coverage():
 
     measured = coverage_py.Coverage(data_file=None, include=[__file__])
     measured.start()
+    # API launch: the recording covers only the measured work (coverage.py's
+    # own start-up would be ~50,000 events), both tools active at once.
+    trace_dir = os.environ.get("CODETRACER_HARNESS_TRACE_DIR")
+    if trace_dir:
+        import codetracer_python_recorder as recorder
+
+        recorder.start(trace_dir, format=os.environ.get("CODETRACER_HARNESS_FORMAT", "json"))
     work(10)
+    if trace_dir:
+        recorder.stop()
     measured.stop()
     core = dict(measured.sys_info()).get("core")
     lines = sorted(measured.get_data().lines(os.path.abspath(__file__)) or [])
