@@ -88,6 +88,32 @@ pub fn distinct_sweeps<'a>(cases: impl IntoIterator<Item = &'a Case>) -> Vec<&'a
         .collect()
 }
 
+/// Why `harness sweep` cannot sweep `case` (it is then reported skipped), or
+/// `None`.
+pub fn not_sweepable(case: &Case) -> Option<String> {
+    if let Some(real) = &case.faults.real {
+        return Some(format!(
+            "its fault is real:{} from the kernel, on the normal build, which has no faultfs operations to fail",
+            real.kind()
+        ));
+    }
+    if case.policy.follow_fork == Some(true) {
+        return Some(
+            "follow_fork: a forked child counts its faultfs operations on from the fork, so the fault at \
+             operation N fails the parent's and the child's recordings, which one recording's judgement \
+             cannot express"
+                .to_string(),
+        );
+    }
+    if case.faults.kinds() == "none" && case.expect.trace == [TraceState::Absent] {
+        return Some(
+            "without any fault it records nothing (trace absent), so there is no clean run to sweep"
+                .to_string(),
+        );
+    }
+    None
+}
+
 fn without_faults(case: &Case) -> Case {
     let mut clean = case.clone();
     clean.faults = Faults::default();
@@ -509,8 +535,53 @@ pub fn table(report: &SweepReport) -> String {
 mod tests {
     use std::path::Path;
 
-    use super::distinct_sweeps;
+    use super::{distinct_sweeps, not_sweepable};
     use crate::scenario;
+
+    #[test]
+    fn follow_fork_cases_are_skipped_with_the_reason() {
+        let text = r#"
+[program]
+source = "print('hi')"
+[expect]
+exit_code = 0
+trace = "complete"
+[[case]]
+name = "plain"
+[[case]]
+name = "forks"
+policy.follow_fork = true
+"#;
+        let file = match scenario::parse(Path::new("scenarios/x.toml"), text) {
+            Ok(file) => file,
+            Err(error) => panic!("{error}"),
+        };
+        assert_eq!(not_sweepable(&file.cases[0]), None);
+        let why = not_sweepable(&file.cases[1]).unwrap_or_default();
+        assert!(why.starts_with("follow_fork: "), "{why}");
+    }
+
+    #[test]
+    fn a_case_that_records_nothing_without_a_fault_is_skipped() {
+        let text = r#"
+[program]
+source = "print('hi')"
+[expect]
+exit_code = 2
+trace = "absent"
+[[case]]
+name = "never_records"
+[[case]]
+name = "quota"
+faults.faultfs_plan = "quota=10"
+"#;
+        let file = match scenario::parse(Path::new("scenarios/x.toml"), text) {
+            Ok(file) => file,
+            Err(error) => panic!("{error}"),
+        };
+        assert!(not_sweepable(&file.cases[0]).is_some_and(|why| why.contains("records nothing")));
+        assert_eq!(not_sweepable(&file.cases[1]), None);
+    }
 
     #[test]
     fn cases_differing_only_in_faults_and_expectations_share_one_sweep() {
