@@ -166,7 +166,8 @@ pub fn run_real(case: &Case, fault: &RealFault, dirs: &RunDirs) -> RecorderResul
 
 /// The traced run: builds the command for the case's launch mode, sets the
 /// faults and policy, runs it in `dirs.work`, and inspects the result (for a
-/// killed case, after running `recover` on the trace directory).
+/// killed case, or one expecting a dead recording, after running `recover`
+/// on the trace directory).
 pub fn run_traced(
     interpreter: &Interpreter,
     case: &Case,
@@ -175,14 +176,15 @@ pub fn run_traced(
     fresh_dir(&dirs.work)?;
     let spawn = traced_spawn(interpreter, case, dirs)?;
     let outcome = process::run(&spawn)?;
-    let recovery = match &case.faults.kill {
-        Some(_) => Some(recovery::run(
+    let recovery = if case.recovers() {
+        Some(recovery::run(
             interpreter,
             &dirs.trace,
             &dirs.work,
             base_env(),
-        )?),
-        None => None,
+        )?)
+    } else {
+        None
     };
     Ok(observe(dirs, spawn, outcome, recovery))
 }

@@ -233,7 +233,7 @@ fn check_trace(case: &Case, observed: &Observation, differences: &mut Vec<String
             // and after a kill `recover` made it.
             let terminated = matches!(state, Observed::Partial { reason, .. }
                 if reason == recorder_errors::ErrorCode::Terminated.as_str());
-            let recovered = case.faults.kill.is_some();
+            let recovered = case.recovers();
             if state.state() == TraceState::Partial
                 && !case.policy.keep_partial()
                 && !terminated

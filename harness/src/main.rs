@@ -282,13 +282,9 @@ fn sweep(
     let mut reports = Vec::new();
     let mut skipped = 0;
     for case in &cases {
-        if let Some(real) = &case.faults.real {
+        if let Some(why) = sweep::not_sweepable(case) {
             skipped += 1;
-            println!(
-                "sweep {} skipped: its fault is real:{} from the kernel, on the normal build, which has no faultfs operations to fail",
-                case.id,
-                real.kind()
-            );
+            println!("sweep {} skipped: {why}", case.id);
             continue;
         }
         eprintln!(

@@ -1,4 +1,6 @@
-//! The `kill` fault's second half: after the program was SIGKILLed, note
+//! The `kill` fault's second half (and `expect.recover`'s: a program that
+//! ends by `os._exit` or a SIGKILL from outside): after the program died
+//! without finishing its recording, note
 //! which whole events its dead recording had on disk, run
 //! `python -m codetracer_python_recorder recover <trace dir>`, and judge the
 //! result: the kill fired, `recover` succeeded, and the recovered trace is
@@ -72,16 +74,19 @@ pub fn run(
     })
 }
 
-/// The differences of a killed case's run from what the kill and `recover` must give.
+/// The differences of a killed case's run (or one expecting a dead
+/// recording) from what the kill and `recover` must give.
 pub fn judge(case: &Case, observed: &Observation) -> Vec<String> {
-    let Some(kill) = &case.faults.kill else {
+    if !case.recovers() {
         return Vec::new();
-    };
+    }
     let mut differences = Vec::new();
-    if observed.fixtures.kill_fired().is_none() {
-        differences.push(format!(
-            "kill={kill} never fired (not reached, or the interpreter is not a failure-fixtures build)"
-        ));
+    if let Some(kill) = &case.faults.kill {
+        if observed.fixtures.kill_fired().is_none() {
+            differences.push(format!(
+                "kill={kill} never fired (not reached, or the interpreter is not a failure-fixtures build)"
+            ));
+        }
     }
     let Some(recovery) = &observed.recovery else {
         differences.push("recover was not run".to_string());

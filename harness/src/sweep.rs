@@ -70,8 +70,9 @@ impl SweepReport {
 }
 
 /// The cases whose sweeps differ, in order. A sweep drops a case's faults and
-/// expectations, so cases with the same program (timeout aside), policy and
-/// errno sweep identically: only the first of them is kept.
+/// expectations (but `expect.recover`, which its clean run keeps), so cases
+/// with the same program (timeout aside), policy, errno and `recover` sweep
+/// identically: only the first of them is kept.
 pub fn distinct_sweeps<'a>(cases: impl IntoIterator<Item = &'a Case>) -> Vec<&'a Case> {
     let mut seen = std::collections::HashSet::new();
     cases
@@ -80,11 +81,37 @@ pub fn distinct_sweeps<'a>(cases: impl IntoIterator<Item = &'a Case>) -> Vec<&'a
             let mut program = case.program.clone();
             program.timeout = std::time::Duration::ZERO;
             seen.insert(format!(
-                "{program:?}|{:?}|{}",
-                case.policy, case.sweep.errno
+                "{program:?}|{:?}|{}|{}",
+                case.policy, case.sweep.errno, case.expect.recover
             ))
         })
         .collect()
+}
+
+/// Why `harness sweep` cannot sweep `case` (it is then reported skipped), or
+/// `None`.
+pub fn not_sweepable(case: &Case) -> Option<String> {
+    if let Some(real) = &case.faults.real {
+        return Some(format!(
+            "its fault is real:{} from the kernel, on the normal build, which has no faultfs operations to fail",
+            real.kind()
+        ));
+    }
+    if case.policy.follow_fork == Some(true) {
+        return Some(
+            "follow_fork: a forked child counts its faultfs operations on from the fork, so the fault at \
+             operation N fails the parent's and the child's recordings, which one recording's judgement \
+             cannot express"
+                .to_string(),
+        );
+    }
+    if case.faults.kinds() == "none" && case.expect.trace == [TraceState::Absent] {
+        return Some(
+            "without any fault it records nothing (trace absent), so there is no clean run to sweep"
+                .to_string(),
+        );
+    }
+    None
 }
 
 fn without_faults(case: &Case) -> Case {
@@ -155,6 +182,10 @@ pub fn sweep_indices(
     ops.retain(|(index, _, _)| indices.contains(index));
     report.rows = pool::map_ordered(&ops, jobs, |(index, kind, path)| {
         let mut faulty = clean.clone();
+        // A failed operation settles the recording (absent, or partial with
+        // keep-partial), so there is nothing to recover, and a `recover`
+        // would hide a leftover the recorder should not have left.
+        faulty.expect.recover = false;
         faulty.faults.faultfs_plan = Some(format!("fail=any#{index}:{}", case.sweep.errno));
         let dirs = RunDirs::new(&case_root.join(format!("op-{index:04}")));
         let relative = display_path(path, &clean_dirs.work);
@@ -229,7 +260,12 @@ fn check_clean(observed: &Observation, baseline: &Baseline) -> Vec<String> {
     }
     let terminated = matches!(&observed.dir.state,
         Ok(Observed::Partial { reason, .. }) if reason == recorder_errors::ErrorCode::Terminated.as_str());
-    if !matches!(observed.dir.state, Ok(Observed::Complete(_))) && !terminated {
+    // A program that ends by `os._exit` leaves its recording to `recover`,
+    // which the clean run of an `expect.recover` case has run.
+    let recovered = observed.recovery.is_some()
+        && matches!(&observed.dir.state,
+            Ok(Observed::Partial { reason, .. }) if reason == recorder_errors::ErrorCode::ProcessDied.as_str());
+    if !matches!(observed.dir.state, Ok(Observed::Complete(_))) && !terminated && !recovered {
         differences.push(format!(
             "clean run left trace {}, expected complete",
             observed.dir.describe()
@@ -499,8 +535,53 @@ pub fn table(report: &SweepReport) -> String {
 mod tests {
     use std::path::Path;
 
-    use super::distinct_sweeps;
+    use super::{distinct_sweeps, not_sweepable};
     use crate::scenario;
+
+    #[test]
+    fn follow_fork_cases_are_skipped_with_the_reason() {
+        let text = r#"
+[program]
+source = "print('hi')"
+[expect]
+exit_code = 0
+trace = "complete"
+[[case]]
+name = "plain"
+[[case]]
+name = "forks"
+policy.follow_fork = true
+"#;
+        let file = match scenario::parse(Path::new("scenarios/x.toml"), text) {
+            Ok(file) => file,
+            Err(error) => panic!("{error}"),
+        };
+        assert_eq!(not_sweepable(&file.cases[0]), None);
+        let why = not_sweepable(&file.cases[1]).unwrap_or_default();
+        assert!(why.starts_with("follow_fork: "), "{why}");
+    }
+
+    #[test]
+    fn a_case_that_records_nothing_without_a_fault_is_skipped() {
+        let text = r#"
+[program]
+source = "print('hi')"
+[expect]
+exit_code = 2
+trace = "absent"
+[[case]]
+name = "never_records"
+[[case]]
+name = "quota"
+faults.faultfs_plan = "quota=10"
+"#;
+        let file = match scenario::parse(Path::new("scenarios/x.toml"), text) {
+            Ok(file) => file,
+            Err(error) => panic!("{error}"),
+        };
+        assert!(not_sweepable(&file.cases[0]).is_some_and(|why| why.contains("records nothing")));
+        assert_eq!(not_sweepable(&file.cases[1]), None);
+    }
 
     #[test]
     fn cases_differing_only_in_faults_and_expectations_share_one_sweep() {
@@ -528,6 +609,10 @@ policy.on_recorder_error = "disable"
 name = "eio"
 policy.on_recorder_error = "abort"
 sweep.errno = "EIO"
+[[case]]
+name = "dies"
+policy.on_recorder_error = "abort"
+expect.recover = true
 "#;
         let file = match scenario::parse(Path::new("scenarios/x.toml"), text) {
             Ok(file) => file,
@@ -537,6 +622,6 @@ sweep.errno = "EIO"
             .into_iter()
             .map(|case| case.id.as_str())
             .collect();
-        assert_eq!(ids, ["x::quota", "x::disable", "x::eio"]);
+        assert_eq!(ids, ["x::quota", "x::disable", "x::eio", "x::dies"]);
     }
 }

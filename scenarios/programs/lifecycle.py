@@ -10,6 +10,11 @@ Usage: lifecycle.py MODE
   wait          work, print "ready", then sleep in short steps (~6 s)
   cprofile      cProfile profiles a function inside the program
   monitoring    the program registers its own sys.monitoring tool
+  coverage      API launch: coverage.py measures a function with its
+                sys.monitoring core while the recorder records it
+  os-exit       work past the first 64 KiB chunk, then os._exit(3)
+  chdir         API launch: start() with a relative directory, then chdir
+                into a directory holding an empty tree of the same name
 """
 
 import os
@@ -86,6 +91,49 @@ def monitoring():
     print("own tool saw work:", seen.count("work"))
 
 
+def coverage():
+    os.environ["COVERAGE_CORE"] = "sysmon"  # the core `coverage run` takes from it
+    import coverage as coverage_py
+
+    measured = coverage_py.Coverage(data_file=None, include=[__file__])
+    measured.start()
+    # API launch: the recording covers only the measured work (coverage.py's
+    # own start-up would be ~50,000 events), both tools active at once.
+    trace_dir = os.environ.get("CODETRACER_HARNESS_TRACE_DIR")
+    if trace_dir:
+        import codetracer_python_recorder as recorder
+
+        recorder.start(trace_dir, format=os.environ.get("CODETRACER_HARNESS_FORMAT", "json"))
+    work(10)
+    if trace_dir:
+        recorder.stop()
+    measured.stop()
+    core = dict(measured.sys_info()).get("core")
+    lines = sorted(measured.get_data().lines(os.path.abspath(__file__)) or [])
+    start = work.__code__.co_firstlineno
+    print("coverage core:", core, "work lines:", [n - start for n in lines if start <= n < start + 5])
+
+
+def os_exit():
+    print("working", work(400), flush=True)
+    os._exit(3)
+
+
+def chdir():
+    trace_dir = os.environ.get("CODETRACER_HARNESS_TRACE_DIR")
+    name = os.path.relpath(trace_dir) if trace_dir else "trace"
+    os.makedirs(os.path.join("elsewhere", name))
+    if trace_dir:
+        import codetracer_python_recorder as recorder
+
+        recorder.start(name, format=os.environ.get("CODETRACER_HARNESS_FORMAT", "json"))
+    os.chdir("elsewhere")
+    print("worked", work(1000), flush=True)
+    if trace_dir:
+        recorder.stop()
+    print("same-named tree kept:", os.path.isdir(name))
+
+
 MODES = {
     "fork": fork,
     "mp": mp,
@@ -95,6 +143,9 @@ MODES = {
     "wait": wait,
     "cprofile": cprofile,
     "monitoring": monitoring,
+    "coverage": coverage,
+    "os-exit": os_exit,
+    "chdir": chdir,
 }
 
 if __name__ == "__main__":

@@ -165,3 +165,24 @@ def test_a_closed_sys_stderr_does_not_change_the_recorder_s_exit_status(tmp_path
     assert "lost sys.stderr" not in traced.stderr
     assert "ERR_IO" in traced.stderr  # the recorder's message still reaches file descriptor 2
     assert is_absent(out)
+
+
+@pytest.mark.parametrize("how", ["close", "none"])
+def test_a_recording_never_stopped_reports_its_failure_at_exit_without_sys_stderr(tmp_path, fixtures_python, how):
+    action = "sys.stderr.close()" if how == "close" else "sys.stderr = None"
+    out = tmp_path / "trace"
+    script = write_script(
+        tmp_path,
+        f"import sys\nimport codetracer_python_recorder as recorder\n"
+        f"recorder.start({str(out)!r}, format='json')\nprint('out', flush=True)\n{action}\n",
+    )
+    traced = run(
+        [str(script)],
+        python=fixtures_python,
+        env=clean_env(CODETRACER_FAULTFS_PLAN="fail=fsync#1:EIO", CODETRACER_JSON_ERRORS="1"),
+    )
+    assert traced.returncode == 0, traced.describe()  # nobody could catch it: the status stays the program's
+    assert traced.stdout == "out\n"
+    assert "interpreter exit failed: [ERR_IO]" in traced.stderr, traced.describe()
+    assert [trailer["error_code"] for trailer in traced.trailers()] == ["ERR_IO"]
+    assert is_absent(out)

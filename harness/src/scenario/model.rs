@@ -44,6 +44,15 @@ pub struct Case {
     pub sweep: SweepSpec,
 }
 
+impl Case {
+    /// Whether the program leaves a dead recording behind (`faults.kill`, or
+    /// `expect.recover` for `os._exit` and a SIGKILL from outside), so the
+    /// harness runs `recover` after it and judges what that makes.
+    pub fn recovers(&self) -> bool {
+        self.faults.kill.is_some() || self.expect.recover
+    }
+}
+
 /// `[sweep]`: the errno a sweep injects and whether the test suite sweeps the case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepSpec {
@@ -355,6 +364,9 @@ pub struct Expect {
     pub not_reached: Vec<String>,
     /// Fewest readable events the (complete or partial) trace must hold.
     pub min_events: Option<usize>,
+    /// The program dies without finishing its recording (`os._exit`, a
+    /// SIGKILL from outside): run `recover` after it and judge its result.
+    pub recover: bool,
 }
 
 impl Expect {

@@ -136,6 +136,7 @@ pub struct RawExpect {
     pub max_duration_ms: Option<u64>,
     pub not_reached: Option<Vec<String>>,
     pub min_events: Option<usize>,
+    pub recover: Option<bool>,
 }
 
 /// `[sweep]`: how `harness sweep` injects its faults.
@@ -204,6 +205,7 @@ overlay_fields!(RawExpect {
     max_duration_ms,
     not_reached,
     min_events,
+    recover,
 });
 
 #[cfg(test)]

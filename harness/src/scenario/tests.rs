@@ -251,6 +251,24 @@ fn a_partial_trace_needs_keep_partial_trace() {
 }
 
 #[test]
+fn expect_recover_judges_the_partial_trace_recover_makes() {
+    let text = GOOD.replace(
+        "trace = [\"absent\"] }",
+        "trace = [\"partial\"], recover = true, partial_reason = \"ERR_PROCESS_DIED\" }",
+    );
+    let file = match parse(Path::new("scenarios/good.toml"), &text) {
+        Ok(file) => file,
+        Err(error) => panic!(
+            "expect.recover allows a partial trace: {:?}",
+            error.problems
+        ),
+    };
+    assert!(file.cases[1].recovers());
+    assert!(file.cases[1].expect.recover);
+    assert!(!file.cases[0].recovers());
+}
+
+#[test]
 fn a_signal_at_an_unconfigured_fail_point_is_rejected() {
     let text = GOOD.replace(
         "faultfs_plan = \"quota=100\"",

@@ -225,7 +225,8 @@ impl Checker<'_> {
         let program = self.program(&scope, tables.program);
         let policy = self.policy(&scope, tables.policy);
         let faults = self.faults(&scope, tables.faults);
-        let killed = faults.as_ref().is_some_and(|faults| faults.kill.is_some());
+        let killed = faults.as_ref().is_some_and(|faults| faults.kill.is_some())
+            || tables.expect.recover == Some(true);
         let expect = self.expect(&scope, tables.expect, &policy, killed);
         let sweep = self.sweep(&scope, tables.sweep);
         if let (Some(faults), Some(expect)) = (&faults, &expect) {
@@ -551,8 +552,9 @@ impl Checker<'_> {
         })
     }
 
-    /// `killed`: the case kills the program, so the trace judged is the one
-    /// `recover` makes (partial whatever `keep_partial_trace` says).
+    /// `killed`: the case kills the program (or expects it to die unfinished,
+    /// `expect.recover`), so the trace judged is the one `recover` makes
+    /// (partial whatever `keep_partial_trace` says).
     fn expect(
         &mut self,
         scope: &Scope,
@@ -670,6 +672,7 @@ impl Checker<'_> {
             max_duration: raw.max_duration_ms.map(Duration::from_millis),
             not_reached: raw.not_reached.unwrap_or_default(),
             min_events: raw.min_events,
+            recover: raw.recover.unwrap_or(false),
         })
     }
 
@@ -748,12 +751,12 @@ impl Checker<'_> {
             return None;
         }
         // SIGTERM/SIGHUP finish the trace partial (ERR_TERMINATED) under any
-        // policy, and `recover` makes one after faults.kill.
+        // policy, and `recover` makes one after faults.kill or with expect.recover.
         if states.contains(&TraceState::Partial) && !partial_possible {
             self.problem(
                 &key,
                 "a partial trace is only kept with policy.keep_partial_trace = true \
-                 (or partial_reason = \"ERR_TERMINATED\", or made by `recover` after faults.kill)",
+                 (or partial_reason = \"ERR_TERMINATED\", or made by `recover` after faults.kill or with expect.recover)",
             );
             return None;
         }

@@ -2,6 +2,7 @@
 //! `flush_tracing`, `set_exit_on_abort`) and the interpreter-exit hook that
 //! finishes a recording nobody stopped.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Once;
 
@@ -95,8 +96,27 @@ fn register_atexit(py: Python<'_>) {
     });
 }
 
-/// `atexit` hook: finishes a recording nobody stopped.
+/// `atexit` hook: finishes a recording nobody stopped. Nobody can catch an
+/// error there, so it is reported on file descriptor 2 (with its JSON
+/// trailer), never through the program's `sys.stderr`, which may be closed
+/// or replaced by now; the exit status stays the program's.
 #[pyfunction]
-fn stop_at_exit(py: Python<'_>) -> PyResult<()> {
-    guard("atexit", || session::stop(py))
+fn stop_at_exit(py: Python<'_>) {
+    if let Err(error) = crate::panics::catch("atexit", || session::stop(py)) {
+        // What the program's own streams still buffer goes first.
+        if let Ok(sys) = py.import("sys") {
+            for stream in ["stdout", "stderr"] {
+                if let Ok(stream) = sys.getattr(stream) {
+                    let _ = stream.call_method0("flush");
+                }
+            }
+        }
+        crate::logging::trailer::emit(&error);
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(
+            stderr,
+            "codetracer-python-recorder: finishing the recording at interpreter exit failed: {error}"
+        );
+        let _ = stderr.flush();
+    }
 }
