@@ -29,9 +29,11 @@
 //!
 //! Layout: `table` decides from a value's type which encoder it goes to and
 //! which type slot it gets; `scalars`, `containers` and `instances` encode;
-//! `types` and `shapes` cache type ids per Python type and per instance
-//! shape, so a `Struct` type is found without building an interning key per
-//! instance. Types are interned through [`TypeInterner`] (the trace writer
+//! `types` and `shapes` cache type ids (and the opaque texts) per Python
+//! type and per instance shape, so a `Struct` type is found without building
+//! an interning key per instance, and an opaque object's text without
+//! formatting; `field_actions` remembers the `attr:` action per policy and
+//! field name; `ptr_hash` hashes the address keys of these caches. Types are interned through [`TypeInterner`] (the trace writer
 //! implements it), the only thing encoding knows of the writer.
 //!
 //! Trace filters reach into values at one place: the fields of an instance
