@@ -86,3 +86,67 @@ fn slot_index(policy: usize, name: usize) -> usize {
     let hash = mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (hash >> (64 - SLOTS.trailing_zeros())) as usize
 }
+
+#[cfg(test)]
+mod tests {
+    use pyo3::types::PyString;
+
+    use super::*;
+    use crate::filter::engine::{FilterEngine, ScopeResolution};
+    use crate::filter::loader::ChainBuilder;
+    use crate::filter::location::InterpreterPaths;
+    use crate::filter::scope::ScopeContext;
+
+    /// The builtin default plus a project filter whose `app.vault` scope
+    /// redacts the field `name`.
+    fn engine() -> FilterEngine {
+        let project = "[meta]\nname = \"project\"\nversion = 1\n\
+            [scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n\
+            [[scope.rules]]\nselector = \"pkg:app.vault\"\n\
+            [[scope.rules.value_patterns]]\nselector = \"attr:literal:name\"\naction = \"redact\"\n";
+        let mut chain = ChainBuilder::default();
+        chain.push_builtin().unwrap_or_else(|e| panic!("{e}"));
+        chain
+            .push_text(
+                "/p/.codetracer/trace-filter.toml".into(),
+                project,
+                Some("/p".into()),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let chain = chain.finish().unwrap_or_else(|e| panic!("{e}"));
+        FilterEngine::new(chain, InterpreterPaths::default())
+    }
+
+    fn policy(engine: &FilterEngine, module: &str) -> Arc<ValuePolicy> {
+        let file = format!("/p/{}.py", module.replace('.', "/"));
+        let context = ScopeContext {
+            file_path: &file,
+            qualname: "f",
+            module_name: Some(module),
+        };
+        match engine.resolve_scope(&context) {
+            ScopeResolution::Trace(policy) => policy,
+            ScopeResolution::Skip { reason } => panic!("skipped: {reason:?}"),
+        }
+    }
+
+    #[test]
+    fn each_policy_keeps_its_own_answer_for_one_field_name() {
+        Python::attach(|py| {
+            let engine = engine();
+            let vault = policy(&engine, "app.vault");
+            let shop = policy(&engine, "app.shop");
+            let name = PyString::new(py, "name");
+            let password = PyString::new(py, "password");
+            let mut actions = FieldActions::default();
+            // Asked twice each, interleaved: the second answers come from the table.
+            for _ in 0..2 {
+                assert_eq!(actions.action(&vault, &name), ValueAction::Redact);
+                assert_eq!(actions.action(&shop, &name), ValueAction::Allow);
+                // The builtin's secret words hold in both scopes.
+                assert_eq!(actions.action(&vault, &password), ValueAction::Redact);
+                assert_eq!(actions.action(&shop, &password), ValueAction::Redact);
+            }
+        });
+    }
+}

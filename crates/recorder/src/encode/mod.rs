@@ -33,8 +33,9 @@
 //! type and per instance shape, so a `Struct` type is found without building
 //! an interning key per instance, and an opaque object's text without
 //! formatting; `field_actions` remembers the `attr:` action per policy and
-//! field name; `ptr_hash` hashes the address keys of these caches. Types are interned through [`TypeInterner`] (the trace writer
-//! implements it), the only thing encoding knows of the writer.
+//! field name; `ptr_hash` hashes the address keys of these caches. Types
+//! are interned through [`TypeInterner`] (the trace writer implements it),
+//! the only thing encoding knows of the writer.
 //!
 //! Trace filters reach into values at one place: the fields of an instance
 //! get the `attr:` action of the scope being recorded
