@@ -102,21 +102,38 @@ impl ValueEncoder {
         if cut {
             field_values.push(self.truncated(interner)?);
         }
-        let field_types: Vec<TypeId> = field_values.iter().map(record_type_id).collect();
-        let names = &self.field_names[start..];
-        let type_id = match self.shapes.get(tp, names, &field_types, cut) {
-            Some(type_id) => type_id,
-            None => {
-                let type_id = self.struct_type(tp, start, &field_types, cut, interner)?;
-                let names = &self.field_names[start..];
-                self.shapes.insert(tp, names, field_types, cut, type_id);
-                type_id
-            }
-        };
+        // The field values are encoded: no nested instance uses the scratch list now.
+        let mut field_types = std::mem::take(&mut self.field_types);
+        field_types.clear();
+        field_types.extend(field_values.iter().map(record_type_id));
+        let type_id = self.struct_type_id(tp, start, &field_types, cut, interner);
+        self.field_types = field_types;
         Ok(ValueRecord::Struct {
             field_values,
-            type_id,
+            type_id: type_id?,
         })
+    }
+
+    /// The `Struct` type of an instance of `tp` whose fields are named by
+    /// `field_names[start..]` and hold values of `field_types`: remembered
+    /// by shape, interned the first time.
+    fn struct_type_id(
+        &mut self,
+        tp: &Bound<'_, PyType>,
+        start: usize,
+        field_types: &[TypeId],
+        cut: bool,
+        interner: &mut impl TypeInterner,
+    ) -> RecorderResult<TypeId> {
+        let names = &self.field_names[start..];
+        if let Some(type_id) = self.shapes.get(tp, names, field_types, cut) {
+            return Ok(type_id);
+        }
+        let type_id = self.struct_type(tp, start, field_types, cut, interner)?;
+        let names = &self.field_names[start..];
+        self.shapes
+            .insert(tp, names, field_types.to_vec(), cut, type_id);
+        Ok(type_id)
     }
 
     /// Interns the `Struct` type of a class whose fields are named by
@@ -175,7 +192,7 @@ impl ValueEncoder {
             return exception_text(value, &mut self.types);
         }
         if let Ok(class) = value.cast::<PyType>() {
-            return format!("<class '{}'>", self.types.name(class));
+            return self.types.class_text(class).to_owned();
         }
         // SAFETY: `value` is a live object; `PyModule_Type` a static type.
         if unsafe { ffi::PyModule_Check(value.as_ptr()) } != 0 {
@@ -199,7 +216,7 @@ impl ValueEncoder {
                 return str_text(repr, self.limits.max_string_bytes);
             }
         }
-        format!("<{} object>", self.types.name(tp))
+        self.types.opaque_text(tp).to_owned()
     }
 }
 
@@ -266,7 +283,7 @@ fn builtin_repr(value: &Bound<'_, PyAny>, types: &mut TypeCache) -> String {
         || value.is_exact_instance_of::<PyBool>()
         || value.is_exact_instance_of::<PyBytes>()
         || value.is_none();
-    let opaque = |types: &mut TypeCache| format!("<{} object>", types.name(&value.get_type()));
+    let opaque = |types: &mut TypeCache| types.opaque_text(&value.get_type()).to_owned();
     if !builtin {
         return opaque(types);
     }

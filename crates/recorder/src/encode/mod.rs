@@ -29,10 +29,13 @@
 //!
 //! Layout: `table` decides from a value's type which encoder it goes to and
 //! which type slot it gets; `scalars`, `containers` and `instances` encode;
-//! `types` and `shapes` cache type ids per Python type and per instance
-//! shape, so a `Struct` type is found without building an interning key per
-//! instance. Types are interned through [`TypeInterner`] (the trace writer
-//! implements it), the only thing encoding knows of the writer.
+//! `types` and `shapes` cache type ids (and the opaque texts) per Python
+//! type and per instance shape, so a `Struct` type is found without building
+//! an interning key per instance, and an opaque object's text without
+//! formatting; `field_actions` remembers the `attr:` action per policy and
+//! field name; `ptr_hash` hashes the address keys of these caches. Types
+//! are interned through [`TypeInterner`] (the trace writer implements it),
+//! the only thing encoding knows of the writer.
 //!
 //! Trace filters reach into values at one place: the fields of an instance
 //! get the `attr:` action of the scope being recorded
@@ -46,8 +49,10 @@
 
 mod capi;
 mod containers;
+mod field_actions;
 mod instances;
 mod markers;
+mod ptr_hash;
 mod scalars;
 mod shapes;
 mod table;
@@ -70,6 +75,7 @@ use crate::writer::TypeInterner;
 pub use instances::exception_text;
 pub use types::TypeCache;
 
+use field_actions::FieldActions;
 use markers::Markers;
 use shapes::ShapeCache;
 use table::{Kind, Nest, TypeTable};
@@ -121,6 +127,8 @@ pub struct ValueEncoder {
     shapes: ShapeCache,
     /// Field names of the instances being encoded, innermost last.
     field_names: Vec<Py<PyString>>,
+    /// Scratch list of one instance's field value types (reused, not reallocated).
+    field_types: Vec<TypeId>,
     /// Values left in the current step's budget.
     step_left: usize,
     /// Locals of the current step not encoded yet.
@@ -131,6 +139,8 @@ pub struct ValueEncoder {
     field_policy: Option<Arc<ValuePolicy>>,
     /// Instance fields redacted and dropped so far.
     field_stats: FilterStats,
+    /// The `attr:` action of each field name, per policy.
+    field_actions: FieldActions,
 }
 
 impl ValueEncoder {
@@ -144,11 +154,13 @@ impl ValueEncoder {
             budget: limits.max_nodes,
             shapes: ShapeCache::default(),
             field_names: Vec::new(),
+            field_types: Vec::new(),
             step_left: limits.max_step_nodes,
             step_vars: 0,
             markers: Markers::default(),
             field_policy: None,
             field_stats: FilterStats::default(),
+            field_actions: FieldActions::default(),
         }
     }
 
@@ -175,10 +187,7 @@ impl ValueEncoder {
         let Some(policy) = &self.field_policy else {
             return ValueAction::Allow;
         };
-        let action = match policy.uniform_action(ValueKind::Attr) {
-            Some(action) => action,
-            None => policy.action_for(ValueKind::Attr, name.to_str().unwrap_or("")),
-        };
+        let action = self.field_actions.action(policy, name);
         self.field_stats.record_value(ValueKind::Attr, action);
         action
     }
@@ -343,10 +352,10 @@ impl ValueEncoder {
         }
         if depth >= self.limits.max_depth {
             let type_id = self.types.builtin(Builtin::NonExpanded, interner)?;
-            let name = self.types.name(&value.get_type());
+            let tp = value.get_type();
             let r = match container_len(value, nest) {
-                Some(len) => format!("<{name} len={len}>"),
-                None => format!("<{name} object>"),
+                Some(len) => text::sized_text(self.types.name(&tp), len),
+                None => self.types.opaque_text(&tp).to_owned(),
             };
             return Ok(ValueRecord::Raw { r, type_id });
         }

@@ -8,11 +8,11 @@
 //! strong references to the classes and names it remembers, and the caller
 //! holds the names it looks up.
 
-use std::collections::HashMap;
-
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyType};
 use runtime_tracing::TypeId;
+
+use super::ptr_hash::AddressMap;
 
 /// Shapes remembered per class; further shapes take the slow path every time.
 const MAX_SHAPES_PER_CLASS: usize = 16;
@@ -54,7 +54,7 @@ struct ClassShapes {
 /// Struct type ids by class (type object address) and shape.
 #[derive(Debug, Default)]
 pub struct ShapeCache {
-    classes: HashMap<usize, ClassShapes>,
+    classes: AddressMap<ClassShapes>,
 }
 
 impl ShapeCache {

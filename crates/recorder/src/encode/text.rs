@@ -37,6 +37,30 @@ fn escaped_text(s: &Bound<'_, PyString>) -> String {
     }
 }
 
+/// `<name len=N>`: how a container beyond the depth limit is shown.
+pub fn sized_text(name: &str, len: usize) -> String {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = len;
+    loop {
+        start -= 1;
+        // `rest % 10` is below 10, so the cast keeps every bit.
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut text = String::with_capacity(name.len() + 7 + digits.len() - start);
+    text.push('<');
+    text.push_str(name);
+    text.push_str(" len=");
+    // ASCII digits only.
+    text.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+    text.push('>');
+    text
+}
+
 /// Cuts `text` to at most `max` bytes on a character boundary.
 pub fn cut_text(mut text: String, max: usize) -> String {
     text.truncate(char_floor(&text, max));
@@ -57,7 +81,13 @@ fn char_floor(text: &str, max: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::cut_text;
+    use super::{cut_text, sized_text};
+
+    #[test]
+    fn sized_text_names_the_length() {
+        assert_eq!(sized_text("list", 0), "<list len=0>");
+        assert_eq!(sized_text("m.Bag", 1234567), "<m.Bag len=1234567>");
+    }
 
     #[test]
     fn text_is_cut_on_char_boundaries() {

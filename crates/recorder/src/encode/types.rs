@@ -3,7 +3,6 @@
 //! itself (`tp_name`, `__qualname__`, `__module__` in the type's dict), never by
 //! calling user code.
 
-use std::collections::HashMap;
 use std::ffi::CStr;
 
 use pyo3::ffi;
@@ -13,6 +12,7 @@ use recorder_errors::RecorderResult;
 use runtime_tracing::{TypeId, TypeKind, TypeRecord, TypeSpecificInfo};
 
 use super::capi::{clear_error, owned, type_flags};
+use super::ptr_hash::AddressMap;
 use crate::writer::TypeInterner;
 
 /// The built-in types with a fixed name.
@@ -100,13 +100,17 @@ struct SeenType {
     _keep: Py<PyType>,
     name: String,
     ids: Vec<(TypeKind, TypeId)>,
+    /// `<name object>`, made the first time an opaque object of the type is met.
+    opaque_text: Option<String>,
+    /// `<class 'name'>`, made the first time the type itself is a value.
+    class_text: Option<String>,
 }
 
 /// Type ids by built-in slot and by Python type object.
 #[derive(Debug, Default)]
 pub struct TypeCache {
     builtins: [Option<TypeId>; BUILTIN_COUNT],
-    seen: HashMap<usize, SeenType>,
+    seen: AddressMap<SeenType>,
 }
 
 impl TypeCache {
@@ -165,6 +169,22 @@ impl TypeCache {
         &self.entry(tp).name
     }
 
+    /// `<name object>`: how an opaque object of type `tp` is shown.
+    pub(super) fn opaque_text(&mut self, tp: &Bound<'_, PyType>) -> &str {
+        let entry = self.entry(tp);
+        entry
+            .opaque_text
+            .get_or_insert_with(|| ["<", &entry.name, " object>"].concat())
+    }
+
+    /// `<class 'name'>`: how the type `tp` itself is shown as a value.
+    pub(super) fn class_text(&mut self, tp: &Bound<'_, PyType>) -> &str {
+        let entry = self.entry(tp);
+        entry
+            .class_text
+            .get_or_insert_with(|| ["<class '", &entry.name, "'>"].concat())
+    }
+
     fn entry(&mut self, tp: &Bound<'_, PyType>) -> &mut SeenType {
         self.seen
             .entry(tp.as_ptr() as usize)
@@ -172,6 +192,8 @@ impl TypeCache {
                 _keep: tp.clone().unbind(),
                 name: type_name(tp),
                 ids: Vec::new(),
+                opaque_text: None,
+                class_text: None,
             })
     }
 }

@@ -8,6 +8,7 @@ use runtime_tracing::TraceLowLevelEvent;
 use zeekstd::seek_table::Format;
 use zeekstd::RawEncoder;
 
+use super::cbor;
 use super::chunk::{ChunkOut, FileOpError, FileOpResult, OpResultExt, CHUNK_SIZE};
 
 /// runtime_tracing's binary header (`cbor_zstd_writer::HEADERV1`).
@@ -49,10 +50,7 @@ impl BinarySink {
     /// (compressed pieces are small: left in the file's buffer, a kill would
     /// lose megabytes of events).
     pub(super) fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
-        let buf = std::mem::take(&mut self.buf);
-        self.buf = cbor4ii::serde::to_vec(buf, event)
-            .map_err(io::Error::other)
-            .op("encode")?;
+        cbor::write_event(&mut self.buf, event).op("encode")?;
         if self.buf.len() >= CHUNK_SIZE {
             self.flush()?;
             if self.handed {

@@ -4,6 +4,7 @@
 //! directory as complete, partial or absent.
 
 mod binary;
+mod cbor;
 mod chunk;
 mod files;
 mod interner;
