@@ -10,6 +10,7 @@ mod interner;
 pub mod json;
 mod metadata;
 mod sink;
+mod worker;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -27,8 +28,9 @@ pub use interner::TypeInterner;
 pub use metadata::{ExactBytes, ExitStatus, TraceMetadataInfo};
 pub use sink::TraceFormat;
 
-use chunk::ChunkOut;
+use chunk::{ChunkOut, FileOpError};
 use sink::EventSink;
+use worker::WorkerHealth;
 
 /// File listing the source paths in `PathId` order.
 pub const PATHS_FILE: &str = "trace_paths.json";
@@ -54,6 +56,8 @@ pub struct Settlement {
 pub struct TraceWriter {
     staged: Option<StagedDir>,
     sink: Option<EventSink>,
+    /// The events file's writer thread's failure flag, checked at every event.
+    worker: WorkerHealth,
     format: TraceFormat,
     paths: HashMap<String, PathId>,
     path_list: Vec<String>,
@@ -90,12 +94,14 @@ impl TraceWriter {
         let file = staged
             .create_file(name)
             .io_context("create", &staged.target().join(name))?;
-        let out = ChunkOut::new(file);
+        let out = ChunkOut::threaded(file);
         let path = out.path().to_path_buf();
+        let worker = out.health();
         let sink = EventSink::new(format, out).map_err(|err| err.at(&path))?;
         let mut writer = TraceWriter {
             staged: Some(staged),
             sink: Some(sink),
+            worker,
             format,
             paths: HashMap::new(),
             path_list: Vec::new(),
@@ -135,7 +141,8 @@ impl TraceWriter {
         self.events
     }
 
-    /// Writes one event.
+    /// Writes one event. A failure of the writer thread since the last event
+    /// is this event's error.
     pub fn emit(&mut self, event: &TraceLowLevelEvent) -> RecorderResult<()> {
         let Some(sink) = self.sink.as_mut() else {
             return Err(bug!(
@@ -143,6 +150,10 @@ impl TraceWriter {
                 "the trace writer is already closed"
             ));
         };
+        if let Some(failure) = self.worker.take_failure() {
+            self.events_broken = true;
+            return Err(FileOpError::from_worker(failure).at(sink.path()));
+        }
         match sink.write(event) {
             Ok(()) => {
                 self.events += 1;
