@@ -149,7 +149,9 @@ fn start_request(py: Python<'_>, request: StartRequest) -> RecorderResult<()> {
     let policy = policy::snapshot();
     // A panic while preparing (say, in the filesystem) is a failure to
     // start like any other: under `disable` the program runs untraced.
-    let prepared = panics::catch("start", || bootstrap::prepare(py, &request, filters, &policy));
+    let prepared = panics::catch("start", || {
+        bootstrap::prepare(py, &request, filters, &policy)
+    });
     let tracer = match prepared {
         Ok(tracer) => tracer,
         Err(error) => return fail(py, None, error, origin),
