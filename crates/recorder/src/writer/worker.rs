@@ -15,10 +15,6 @@
 //!   threads as before and never interrupt a write.
 //! - `fork`: a child never runs this thread; the recording it inherits is
 //!   leaked unused (`session::fork`), so the child never touches the queue.
-//!   A `pthread_atfork` hook makes `fork()` wait until no writer thread is
-//!   inside a job, so the child never inherits a lock a write held (the
-//!   fixture builds' `faultfs` state and log, the fail points), which its
-//!   own recording would then wait for forever.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -109,7 +105,6 @@ impl Worker {
         // takes it, the thread when it runs, the caller when it never does.
         let slot = Arc::new(Mutex::new(Some((file, stage))));
         let thread_slot = Arc::clone(&slot);
-        install_fork_hook();
         let spawned = std::thread::Builder::new()
             .name("codetracer-writer".to_string())
             .spawn(move || {
@@ -202,7 +197,6 @@ fn run(
         if health.0.discard.load(Ordering::Acquire) {
             break;
         }
-        let quiet = JobGuard::enter();
         let done = catch_unwind(AssertUnwindSafe(|| match job {
             Job::Chunk(buf) => {
                 let written = stage.chunk(&mut file, &buf);
@@ -211,7 +205,6 @@ fn run(
             }
             Job::Flush(answer) => stage.flush(&mut file).map(|()| Some(answer)),
         }));
-        drop(quiet);
         match done {
             Ok(Ok(answer)) => {
                 if let Some(answer) = answer {
@@ -229,54 +222,6 @@ fn run(
         }
     }
     (file, stage)
-}
-
-/// A writer thread's hold on [`IN_JOB`] for one job.
-struct JobGuard;
-
-impl JobGuard {
-    fn enter() -> JobGuard {
-        // SAFETY: IN_JOB_RAW is a statically initialised pthread mutex,
-        // locked and unlocked in pairs by this guard and the fork handlers.
-        unsafe { libc::pthread_mutex_lock(std::ptr::addr_of_mut!(IN_JOB_RAW)) };
-        JobGuard
-    }
-}
-
-impl Drop for JobGuard {
-    fn drop(&mut self) {
-        // SAFETY: this thread locked IN_JOB_RAW in `JobGuard::enter`.
-        unsafe { libc::pthread_mutex_unlock(std::ptr::addr_of_mut!(IN_JOB_RAW)) };
-    }
-}
-
-/// The raw mutex behind the job guard: a pthread mutex, so that the fork
-/// handlers can lock it in one callback and unlock it in another.
-static mut IN_JOB_RAW: libc::pthread_mutex_t = libc::PTHREAD_MUTEX_INITIALIZER;
-
-extern "C" fn before_fork() {
-    // SAFETY: locks the statically initialised mutex; released by
-    // `after_fork` in the parent and in the child (the forking thread owns it).
-    unsafe { libc::pthread_mutex_lock(std::ptr::addr_of_mut!(IN_JOB_RAW)) };
-}
-
-extern "C" fn after_fork() {
-    // SAFETY: `before_fork` locked the mutex on this (the forking) thread.
-    unsafe { libc::pthread_mutex_unlock(std::ptr::addr_of_mut!(IN_JOB_RAW)) };
-}
-
-/// Installs the fork handlers once per process.
-fn install_fork_hook() {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        // SAFETY: the handlers only lock and unlock a pthread mutex, as
-        // `pthread_atfork` handlers may.
-        let status =
-            unsafe { libc::pthread_atfork(Some(before_fork), Some(after_fork), Some(after_fork)) };
-        if status != 0 {
-            log::warn!("cannot install the writer's fork hook (pthread_atfork: {status})");
-        }
-    });
 }
 
 /// Leaves every signal to the program's threads: the writer thread never
