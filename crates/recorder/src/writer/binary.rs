@@ -1,23 +1,14 @@
 //! `trace.bin`: runtime_tracing's `HEADERV1` followed by a seekable zstd
 //! stream of CBOR-encoded events (what `CborZstdTraceWriter` produces).
-//!
-//! [`BinarySink`] encodes events to CBOR on the interpreter's thread;
-//! [`Compressor`], the file's [`Stage`], compresses each chunk where chunks
-//! are written (the writer thread of a recording).
 
 use std::io;
-use std::io::Write;
 use std::path::Path;
 
-use faultfs::StagedFile;
 use runtime_tracing::TraceLowLevelEvent;
 use zeekstd::seek_table::Format;
 use zeekstd::RawEncoder;
 
-use super::chunk::{
-    write_chunk, ChunkOut, FileOpError, FileOpResult, OpResultExt, Stage, CHUNK_SIZE,
-};
-use super::worker::WorkerHealth;
+use super::chunk::{ChunkOut, FileOpError, FileOpResult, OpResultExt, CHUNK_SIZE};
 
 /// runtime_tracing's binary header (`cbor_zstd_writer::HEADERV1`).
 pub const HEADERV1: [u8; 8] = [0xC0, 0xDE, 0x72, 0xAC, 0xE2, 0x01, 0x00, 0x00];
@@ -26,16 +17,25 @@ pub const HEADERV1: [u8; 8] = [0xC0, 0xDE, 0x72, 0xAC, 0xE2, 0x01, 0x00, 0x00];
 pub(super) struct BinarySink {
     out: ChunkOut,
     buf: Vec<u8>,
+    zbuf: Vec<u8>,
+    encoder: RawEncoder<'static>,
+    /// Bytes were compressed into the current zstd frame since it began.
+    frame_open: bool,
+    /// Compressed bytes were handed over since the file was last flushed.
+    handed: bool,
 }
 
 impl BinarySink {
-    /// Writes the header and starts the compressed stream (compressed on a
-    /// writer thread when `threaded`).
-    pub(super) fn new(file: StagedFile, threaded: bool) -> FileOpResult<BinarySink> {
-        let out = ChunkOut::staged(file, Box::new(Compressor::new()?), &HEADERV1, threaded)?;
+    /// Writes the header and starts the compressed stream.
+    pub(super) fn new(mut out: ChunkOut) -> FileOpResult<BinarySink> {
+        out.hand(&HEADERV1)?;
         Ok(BinarySink {
             out,
             buf: Vec::with_capacity(CHUNK_SIZE + 4096),
+            zbuf: vec![0; CHUNK_SIZE],
+            encoder: RawEncoder::new().map_err(io::Error::other).op("compress")?,
+            frame_open: false,
+            handed: false,
         })
     }
 
@@ -44,89 +44,32 @@ impl BinarySink {
         self.out.path()
     }
 
-    /// The writer thread's failure flag.
-    pub(super) fn health(&self) -> WorkerHealth {
-        self.out.health()
-    }
-
-    /// Appends the CBOR of `event`; a full buffer is handed over to be
-    /// compressed.
+    /// Appends the CBOR of `event`; a full buffer is compressed and handed
+    /// over, and what zstd made of it goes on to the operating system
+    /// (compressed pieces are small: left in the file's buffer, a kill would
+    /// lose megabytes of events).
     pub(super) fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         let buf = std::mem::take(&mut self.buf);
         self.buf = cbor4ii::serde::to_vec(buf, event)
             .map_err(io::Error::other)
             .op("encode")?;
         if self.buf.len() >= CHUNK_SIZE {
-            self.hand()?;
+            self.flush()?;
+            if self.handed {
+                self.out.flush_file()?;
+                self.handed = false;
+            }
         }
         Ok(())
     }
 
-    fn hand(&mut self) -> FileOpResult<()> {
-        let handed = self.out.hand(&self.buf);
-        self.buf.clear();
-        handed
-    }
-
-    /// Compresses what is buffered, ends the zstd frame (so every block is
-    /// whole) and hands the file's buffer to the operating system.
-    pub(super) fn flush_to_os(&mut self) -> FileOpResult<()> {
-        self.hand()?;
-        self.out.flush_file()
-    }
-
-    /// Ends the zstd frame, appends the seek table, then flushes and fsyncs.
-    pub(super) fn finish(mut self) -> FileOpResult<()> {
-        self.hand()?;
-        self.out.finish()
-    }
-}
-
-/// The seekable zstd stream of `trace.bin`: compresses each chunk and hands
-/// what zstd made of it to the file, then the file's buffer to the
-/// operating system (compressed pieces are small: left in the file's
-/// buffer, a kill would lose megabytes of events).
-pub(super) struct Compressor {
-    zbuf: Vec<u8>,
-    encoder: RawEncoder<'static>,
-    /// Bytes were compressed into the current zstd frame since it began.
-    frame_open: bool,
-}
-
-impl Compressor {
-    fn new() -> FileOpResult<Compressor> {
-        Ok(Compressor {
-            zbuf: vec![0; CHUNK_SIZE],
-            encoder: RawEncoder::new().map_err(io::Error::other).op("compress")?,
-            frame_open: false,
-        })
-    }
-
-    /// Ends the current zstd frame and hands its epilogue over.
-    fn end_frame(&mut self, file: &mut StagedFile) -> FileOpResult<()> {
-        loop {
-            let progress = self
-                .encoder
-                .end_frame(&mut self.zbuf)
-                .map_err(io::Error::other)
-                .op("compress")?;
-            write_chunk(file, &self.zbuf[..progress.out_progress()])?;
-            if progress.data_left() == 0 {
-                self.frame_open = false;
-                return Ok(());
-            }
-        }
-    }
-}
-
-impl Stage for Compressor {
-    fn chunk(&mut self, file: &mut StagedFile, bytes: &[u8]) -> FileOpResult<()> {
+    /// Compresses the buffered CBOR and hands the compressed bytes over.
+    fn flush(&mut self) -> FileOpResult<()> {
         let mut consumed = 0;
-        let mut handed = false;
-        while consumed < bytes.len() {
+        while consumed < self.buf.len() {
             let progress = self
                 .encoder
-                .compress(&bytes[consumed..], &mut self.zbuf)
+                .compress(&self.buf[consumed..], &mut self.zbuf)
                 .map_err(io::Error::other)
                 .op("compress")?;
             if progress.in_progress() == 0 && progress.out_progress() == 0 {
@@ -137,38 +80,56 @@ impl Stage for Compressor {
             }
             consumed += progress.in_progress();
             self.frame_open = true;
-            handed |= progress.out_progress() > 0;
-            write_chunk(file, &self.zbuf[..progress.out_progress()])?;
+            self.handed |= progress.out_progress() > 0;
+            self.out.hand(&self.zbuf[..progress.out_progress()])?;
         }
-        if handed {
-            file.flush().op("flush")?;
-        }
+        self.buf.clear();
         Ok(())
     }
 
-    fn flush(&mut self, file: &mut StagedFile) -> FileOpResult<()> {
+    /// Compresses what is buffered, ends the zstd frame (so every block is
+    /// whole) and hands the file's buffer to the operating system.
+    pub(super) fn flush_to_os(&mut self) -> FileOpResult<()> {
+        self.flush()?;
         if self.frame_open {
-            self.end_frame(file)?;
+            self.end_frame()?;
         }
-        file.flush().op("flush")
+        self.out.flush_file()
     }
 
-    fn finish(&mut self, file: &mut StagedFile) -> FileOpResult<()> {
+    /// Ends the current zstd frame and hands its epilogue over.
+    fn end_frame(&mut self) -> FileOpResult<()> {
+        loop {
+            let progress = self
+                .encoder
+                .end_frame(&mut self.zbuf)
+                .map_err(io::Error::other)
+                .op("compress")?;
+            self.out.hand(&self.zbuf[..progress.out_progress()])?;
+            if progress.data_left() == 0 {
+                self.frame_open = false;
+                return Ok(());
+            }
+        }
+    }
+
+    /// Ends the zstd frame, appends the seek table, then flushes and fsyncs.
+    pub(super) fn finish(mut self) -> FileOpResult<()> {
+        self.flush()?;
         if self.frame_open || self.encoder.seek_table().num_frames() == 0 {
-            self.end_frame(file)?;
+            self.end_frame()?;
         }
         let mut table = self
             .encoder
-            .seek_table()
-            .clone()
+            .into_seek_table()
             .into_format_serializer(Format::Foot);
         loop {
             let written = table.write_into(&mut self.zbuf);
             if written == 0 {
                 break;
             }
-            write_chunk(file, &self.zbuf[..written])?;
+            self.out.hand(&self.zbuf[..written])?;
         }
-        Ok(())
+        self.out.finish()
     }
 }

@@ -72,115 +72,44 @@ impl<T> OpResultExt<T> for io::Result<T> {
 /// Size at which buffered event bytes are handed to the file.
 pub const CHUNK_SIZE: usize = 64 * 1024;
 
-/// What happens to a file's chunks on their way to it: written as they are
-/// ([`Plain`]), or compressed (`super::binary`). A stage runs where the
-/// chunks are written: inline, or on the writer thread.
-pub trait Stage: Send + 'static {
-    /// Passes one chunk on to `file`.
-    fn chunk(&mut self, file: &mut StagedFile, bytes: &[u8]) -> FileOpResult<()>;
-
-    /// Makes everything passed on so far readable from the file's bytes
-    /// alone, then hands the file's buffer to the operating system.
-    fn flush(&mut self, file: &mut StagedFile) -> FileOpResult<()>;
-
-    /// Ends the stream; the file is flushed and fsynced after it.
-    fn finish(&mut self, file: &mut StagedFile) -> FileOpResult<()>;
-}
-
-/// Chunks written as they are.
+/// A staged file that receives whole chunks, written inline or by a writer
+/// thread.
 #[derive(Debug)]
-pub struct Plain;
-
-impl Stage for Plain {
-    fn chunk(&mut self, file: &mut StagedFile, bytes: &[u8]) -> FileOpResult<()> {
-        write_chunk(file, bytes)
-    }
-
-    fn flush(&mut self, file: &mut StagedFile) -> FileOpResult<()> {
-        file.flush().op("flush")
-    }
-
-    fn finish(&mut self, _file: &mut StagedFile) -> FileOpResult<()> {
-        Ok(())
-    }
-}
-
-/// Hands `bytes` to `file` through the `recorder::writer` fail point and
-/// faultfs (nothing for no bytes).
-pub fn write_chunk(file: &mut StagedFile, bytes: &[u8]) -> FileOpResult<()> {
-    if bytes.is_empty() {
-        return Ok(());
-    }
-    failpoint().op("write")?;
-    file.write_all(bytes).op("write")
-}
-
-/// A staged file that receives whole chunks through its [`Stage`], inline
-/// or on a writer thread ([`super::worker`]).
 pub struct ChunkOut {
     path: PathBuf,
-    /// The file and its stage, while they are used inline (`None` while the
-    /// writer thread has them, or once a lost writer thread took them along).
-    inline: Option<(StagedFile, Box<dyn Stage>)>,
+    /// The file, while it is written inline (`None` while the writer thread
+    /// has it, or once a lost writer thread took it along).
+    file: Option<StagedFile>,
     worker: Option<Worker>,
     /// The writer thread's failure flag (never set when there is none).
     health: WorkerHealth,
 }
 
-impl std::fmt::Debug for ChunkOut {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChunkOut")
-            .field("path", &self.path)
-            .field("threaded", &self.worker.is_some())
-            .finish()
-    }
-}
-
 impl ChunkOut {
-    /// Wraps a freshly created staged file, written inline as it is.
+    /// Wraps a freshly created staged file, written inline.
     pub fn new(file: StagedFile) -> ChunkOut {
         let path = file.path().to_path_buf();
         ChunkOut {
             path,
-            inline: Some((file, Box::new(Plain))),
+            file: Some(file),
             worker: None,
             health: WorkerHealth::default(),
         }
     }
 
-    /// Wraps a freshly created staged file: `prefix` is written as it is,
-    /// then every chunk goes through `stage`, on a writer thread when
-    /// `threaded` (inline when no thread can be started).
-    pub fn staged(
-        mut file: StagedFile,
-        stage: Box<dyn Stage>,
-        prefix: &[u8],
-        threaded: bool,
-    ) -> FileOpResult<ChunkOut> {
+    /// Wraps a freshly created staged file whose chunks a writer thread
+    /// writes (inline when no thread can be started).
+    pub fn threaded(file: StagedFile) -> ChunkOut {
         let path = file.path().to_path_buf();
-        write_chunk(&mut file, prefix)?;
-        if !threaded {
-            return Ok(ChunkOut {
-                path,
-                inline: Some((file, stage)),
-                worker: None,
-                health: WorkerHealth::default(),
-            });
-        }
-        Ok(match Worker::start(file, stage) {
+        match Worker::start(file) {
             Ok(worker) => ChunkOut {
                 path,
-                inline: None,
+                file: None,
                 health: worker.health(),
                 worker: Some(worker),
             },
-            Err(inline) => ChunkOut {
-                path,
-                inline: Some(inline),
-                worker: None,
-                health: WorkerHealth::default(),
-            },
-        })
+            Err(file) => ChunkOut::new(file),
+        }
     }
 
     /// The staged path, for error context.
@@ -193,8 +122,8 @@ impl ChunkOut {
         self.health.clone()
     }
 
-    /// Passes one chunk through the stage to the file (queued for the
-    /// writer thread, which gets a copy; waits while its queue is full).
+    /// Writes one chunk through faultfs (queued for the writer thread, which
+    /// writes a copy; waits while its queue is full).
     pub fn hand(&mut self, chunk: &[u8]) -> FileOpResult<()> {
         if chunk.is_empty() {
             return Ok(());
@@ -205,14 +134,14 @@ impl ChunkOut {
             }
             self.stop_worker()?;
         }
-        let (file, stage) = self.inline()?;
-        stage.chunk(file, chunk)
+        let file = self.inline_file()?;
+        failpoint().op("write")?;
+        file.write_all(chunk).op("write")
     }
 
-    /// Makes every chunk handed so far readable from the file and hands the
-    /// file's buffer to the operating system (op `flush`): from then on they
-    /// survive the process being killed. With a writer thread, returns once
-    /// it has done so.
+    /// Hands the file's buffered bytes to the operating system (op `flush`):
+    /// from then on they survive the process being killed. With a writer
+    /// thread, returns once it has written every chunk handed before.
     pub fn flush_file(&mut self) -> FileOpResult<()> {
         if let Some(worker) = self.worker.as_mut() {
             if worker.barrier() {
@@ -220,17 +149,14 @@ impl ChunkOut {
             }
             self.stop_worker()?;
         }
-        let (file, stage) = self.inline()?;
-        stage.flush(file)
+        self.inline_file()?.flush().op("flush")
     }
 
-    /// Ends the stream, then flushes and fsyncs the file.
+    /// Flushes, then fsyncs the file.
     pub fn finish(mut self) -> FileOpResult<()> {
+        self.flush_file()?;
         self.stop_worker()?;
-        let (mut file, mut stage) = self.inline.take().ok_or_else(lost_file)?;
-        stage.finish(&mut file)?;
-        file.flush().op("flush")?;
-        file.sync().op("fsync")
+        self.file.take().ok_or_else(lost_file)?.sync().op("fsync")
     }
 
     /// Stops the writer thread after its queue is written and takes the file
@@ -241,18 +167,15 @@ impl ChunkOut {
         let Some(mut worker) = self.worker.take() else {
             return Ok(());
         };
-        self.inline = worker.stop(false);
+        self.file = worker.stop(false);
         match self.health.take_failure() {
             Some(failure) => Err(FileOpError::from_worker(failure)),
             None => Ok(()),
         }
     }
 
-    fn inline(&mut self) -> FileOpResult<(&mut StagedFile, &mut Box<dyn Stage>)> {
-        self.inline
-            .as_mut()
-            .map(|(file, stage)| (file, stage))
-            .ok_or_else(lost_file)
+    fn inline_file(&mut self) -> FileOpResult<&mut StagedFile> {
+        self.file.as_mut().ok_or_else(lost_file)
     }
 }
 
@@ -265,7 +188,7 @@ fn lost_file() -> FileOpError {
 }
 
 /// `recorder::writer`: `return(ERRNO)` fails the hand-off, `panic` panics.
-fn failpoint() -> io::Result<()> {
+pub(super) fn failpoint() -> io::Result<()> {
     faultfs::note_failpoint("recorder::writer");
     fail::fail_point!("recorder::writer", |arg: Option<String>| {
         Err(io::Error::from_raw_os_error(errno_from(arg.as_deref())))

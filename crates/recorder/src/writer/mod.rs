@@ -28,7 +28,7 @@ pub use interner::TypeInterner;
 pub use metadata::{ExactBytes, ExitStatus, TraceMetadataInfo};
 pub use sink::TraceFormat;
 
-use chunk::FileOpError;
+use chunk::{ChunkOut, FileOpError};
 use sink::EventSink;
 use worker::WorkerHealth;
 
@@ -94,9 +94,10 @@ impl TraceWriter {
         let file = staged
             .create_file(name)
             .io_context("create", &staged.target().join(name))?;
-        let path = file.path().to_path_buf();
-        let sink = EventSink::new(format, file, true).map_err(|err| err.at(&path))?;
-        let worker = sink.health();
+        let out = ChunkOut::threaded(file);
+        let path = out.path().to_path_buf();
+        let worker = out.health();
+        let sink = EventSink::new(format, out).map_err(|err| err.at(&path))?;
         let mut writer = TraceWriter {
             staged: Some(staged),
             sink: Some(sink),

@@ -1,18 +1,15 @@
 //! The events file of either format: [`TraceFormat`] names it, [`EventSink`]
 //! hands each event to the format's sink ([`super::json`], [`super::binary`]),
 //! which buffers its bytes in chunks of [`super::CHUNK_SIZE`] so memory stays
-//! flat however long the trace runs. A recording's chunks are written (and
-//! compressed) by a writer thread ([`super::worker`]).
+//! flat however long the trace runs.
 
 use std::path::Path;
 
-use faultfs::StagedFile;
 use runtime_tracing::TraceLowLevelEvent;
 
 use super::binary::BinarySink;
-use super::chunk::{ChunkOut, FileOpResult, Plain};
+use super::chunk::{ChunkOut, FileOpResult};
 use super::json::JsonSink;
-use super::worker::WorkerHealth;
 
 /// The trace events file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,14 +48,7 @@ impl TraceFormat {
 }
 
 /// Where serialised events go.
-pub struct EventSink {
-    sink: FormatSink,
-    /// The writer thread's failure flag (never set without one).
-    health: WorkerHealth,
-}
-
-/// The sink of each format.
-enum FormatSink {
+pub enum EventSink {
     /// JSON lines inside one array.
     Json(JsonSink),
     /// CBOR in seekable zstd.
@@ -67,54 +57,35 @@ enum FormatSink {
 
 impl std::fmt::Debug for EventSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.sink {
-            FormatSink::Json(sink) => f.debug_tuple("Json").field(&sink.path()).finish(),
-            FormatSink::Binary(sink) => f.debug_tuple("Binary").field(&sink.path()).finish(),
+        match self {
+            EventSink::Json(sink) => f.debug_tuple("Json").field(&sink.path()).finish(),
+            EventSink::Binary(sink) => f.debug_tuple("Binary").field(&sink.path()).finish(),
         }
     }
 }
 
 impl EventSink {
-    /// A sink of `format` writing to `file`, through a writer thread when
-    /// `threaded` (a recording), else inline (`recover`).
-    pub fn new(format: TraceFormat, file: StagedFile, threaded: bool) -> FileOpResult<EventSink> {
+    /// A sink of `format` writing to `out`.
+    pub fn new(format: TraceFormat, out: ChunkOut) -> FileOpResult<EventSink> {
         Ok(match format {
-            TraceFormat::Json => {
-                let out = ChunkOut::staged(file, Box::new(Plain), b"", threaded)?;
-                let health = out.health();
-                EventSink {
-                    sink: FormatSink::Json(JsonSink::new(out)),
-                    health,
-                }
-            }
-            TraceFormat::Binary => {
-                let sink = BinarySink::new(file, threaded)?;
-                EventSink {
-                    health: sink.health(),
-                    sink: FormatSink::Binary(sink),
-                }
-            }
+            TraceFormat::Json => EventSink::Json(JsonSink::new(out)),
+            TraceFormat::Binary => EventSink::Binary(BinarySink::new(out)?),
         })
     }
 
     /// The staged events file.
     pub fn path(&self) -> &Path {
-        match &self.sink {
-            FormatSink::Json(sink) => sink.path(),
-            FormatSink::Binary(sink) => sink.path(),
+        match self {
+            EventSink::Json(sink) => sink.path(),
+            EventSink::Binary(sink) => sink.path(),
         }
-    }
-
-    /// The writer thread's failure flag, for checking it at every event.
-    pub fn health(&self) -> WorkerHealth {
-        self.health.clone()
     }
 
     /// Serialises one event (handing a chunk to the file when the buffer is full).
     pub fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
-        match &mut self.sink {
-            FormatSink::Json(sink) => sink.write(event),
-            FormatSink::Binary(sink) => sink.write(event),
+        match self {
+            EventSink::Json(sink) => sink.write(event),
+            EventSink::Binary(sink) => sink.write(event),
         }
     }
 
@@ -123,18 +94,18 @@ impl EventSink {
     /// ended so that every block is complete) and the file's buffer to the
     /// operating system.
     pub fn flush_to_os(&mut self) -> FileOpResult<()> {
-        match &mut self.sink {
-            FormatSink::Json(sink) => sink.flush_to_os(),
-            FormatSink::Binary(sink) => sink.flush_to_os(),
+        match self {
+            EventSink::Json(sink) => sink.flush_to_os(),
+            EventSink::Binary(sink) => sink.flush_to_os(),
         }
     }
 
     /// Terminates the stream (closing `]` / final frame and seek table), then
     /// flushes and fsyncs the file.
     pub fn finish(self) -> FileOpResult<()> {
-        match self.sink {
-            FormatSink::Json(sink) => sink.finish(),
-            FormatSink::Binary(sink) => sink.finish(),
+        match self {
+            EventSink::Json(sink) => sink.finish(),
+            EventSink::Binary(sink) => sink.finish(),
         }
     }
 }

@@ -17,6 +17,7 @@
 //!   leaked unused (`session::fork`), so the child never touches the queue.
 
 use std::any::Any;
+use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -25,10 +26,7 @@ use std::thread::JoinHandle;
 
 use faultfs::StagedFile;
 
-use super::chunk::{FileOpError, Stage, CHUNK_SIZE};
-
-/// A file and the stage its chunks go through.
-type Output = (StagedFile, Box<dyn Stage>);
+use super::chunk::{failpoint, FileOpError, OpResultExt, CHUNK_SIZE};
 
 /// Chunks that may wait for the writer thread before handing over blocks.
 pub const QUEUE_CHUNKS: usize = 8;
@@ -37,7 +35,7 @@ pub const QUEUE_CHUNKS: usize = 8;
 enum Job {
     /// Write these bytes.
     Chunk(Vec<u8>),
-    /// Flush the stage and the file's buffer to the operating system, then answer.
+    /// Hand the file's buffer to the operating system, then answer.
     Flush(SyncSender<()>),
 }
 
@@ -89,13 +87,13 @@ pub struct Worker {
     jobs: Option<SyncSender<Job>>,
     spare: Receiver<Vec<u8>>,
     health: WorkerHealth,
-    thread: Option<JoinHandle<Option<Output>>>,
+    thread: Option<JoinHandle<Option<StagedFile>>>,
 }
 
 impl Worker {
-    /// Starts a thread passing chunks through `stage` to `file`; gives both
-    /// back when no thread can be started.
-    pub fn start(file: StagedFile, stage: Box<dyn Stage>) -> Result<Worker, Output> {
+    /// Starts a thread writing to `file`; gives the file back when no
+    /// thread can be started.
+    pub fn start(file: StagedFile) -> Result<Worker, StagedFile> {
         let (jobs, queue) = mpsc::sync_channel(QUEUE_CHUNKS);
         let (recycle, spare) = mpsc::sync_channel(QUEUE_CHUNKS + 1);
         let health = WorkerHealth::default();
@@ -103,14 +101,14 @@ impl Worker {
         // The file reaches the thread through this slot, so that a failed
         // spawn (which drops the closure) can take it back: exactly one side
         // takes it, the thread when it runs, the caller when it never does.
-        let slot = Arc::new(Mutex::new(Some((file, stage))));
+        let slot = Arc::new(Mutex::new(Some(file)));
         let thread_slot = Arc::clone(&slot);
         let spawned = std::thread::Builder::new()
             .name("codetracer-writer".to_string())
             .spawn(move || {
                 block_signals();
-                let output = lock(&thread_slot).take();
-                output.map(|output| run(output, &queue, &recycle, &thread_health))
+                let file = lock(&thread_slot).take();
+                file.map(|file| run(file, &queue, &recycle, &thread_health))
             });
         let thread = match spawned {
             Ok(thread) => thread,
@@ -168,9 +166,9 @@ impl Worker {
     }
 
     /// Stops the thread once the queue is written (or at once, dropping the
-    /// queue, when `discard`) and takes the file and its stage back: `None`
-    /// when the thread itself was lost.
-    pub fn stop(&mut self, discard: bool) -> Option<Output> {
+    /// queue, when `discard`) and takes the file back: `None` when the thread
+    /// itself was lost.
+    pub fn stop(&mut self, discard: bool) -> Option<StagedFile> {
         if discard {
             self.health.0.discard.store(true, Ordering::Release);
         }
@@ -188,22 +186,22 @@ impl Drop for Worker {
 
 /// The thread's loop: each job in order, until the queue closes or a job fails.
 fn run(
-    (mut file, mut stage): Output,
+    mut file: StagedFile,
     queue: &Receiver<Job>,
     recycle: &SyncSender<Vec<u8>>,
     health: &WorkerHealth,
-) -> Output {
+) -> StagedFile {
     while let Ok(job) = queue.recv() {
         if health.0.discard.load(Ordering::Acquire) {
             break;
         }
         let done = catch_unwind(AssertUnwindSafe(|| match job {
             Job::Chunk(buf) => {
-                let written = stage.chunk(&mut file, &buf);
+                let written = write_chunk(&mut file, &buf);
                 let _ = recycle.try_send(buf);
                 written.map(|()| None)
             }
-            Job::Flush(answer) => stage.flush(&mut file).map(|()| Some(answer)),
+            Job::Flush(answer) => file.flush().op("flush").map(|()| Some(answer)),
         }));
         match done {
             Ok(Ok(answer)) => {
@@ -221,7 +219,13 @@ fn run(
             }
         }
     }
-    (file, stage)
+    file
+}
+
+/// One chunk through the `recorder::writer` fail point and faultfs.
+fn write_chunk(file: &mut StagedFile, chunk: &[u8]) -> Result<(), FileOpError> {
+    failpoint().op("write")?;
+    file.write_all(chunk).op("write")
 }
 
 /// Leaves every signal to the program's threads: the writer thread never
@@ -295,8 +299,7 @@ mod tests {
         let events = text.lines().filter(|line| line.starts_with('{')).count();
         assert_eq!(events as u64, writer.event_count());
         assert!(
-            text.trim_end()
-                .ends_with("{\"Step\":{\"path_id\":0,\"line\":19999}}"),
+            text.trim_end().ends_with("{\"Step\":{\"path_id\":0,\"line\":19999}}"),
             "the last event before flush() is written last"
         );
     }
