@@ -10,7 +10,6 @@ mod interner;
 pub mod json;
 mod metadata;
 mod sink;
-mod worker;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -28,9 +27,8 @@ pub use interner::TypeInterner;
 pub use metadata::{ExactBytes, ExitStatus, TraceMetadataInfo};
 pub use sink::TraceFormat;
 
-use chunk::{ChunkOut, FileOpError};
+use chunk::ChunkOut;
 use sink::EventSink;
-use worker::WorkerHealth;
 
 /// File listing the source paths in `PathId` order.
 pub const PATHS_FILE: &str = "trace_paths.json";
@@ -56,8 +54,6 @@ pub struct Settlement {
 pub struct TraceWriter {
     staged: Option<StagedDir>,
     sink: Option<EventSink>,
-    /// The events file's writer thread's failure flag, checked at every event.
-    worker: WorkerHealth,
     format: TraceFormat,
     paths: HashMap<String, PathId>,
     path_list: Vec<String>,
@@ -94,14 +90,12 @@ impl TraceWriter {
         let file = staged
             .create_file(name)
             .io_context("create", &staged.target().join(name))?;
-        let out = ChunkOut::threaded(file);
+        let out = ChunkOut::new(file);
         let path = out.path().to_path_buf();
-        let worker = out.health();
         let sink = EventSink::new(format, out).map_err(|err| err.at(&path))?;
         let mut writer = TraceWriter {
             staged: Some(staged),
             sink: Some(sink),
-            worker,
             format,
             paths: HashMap::new(),
             path_list: Vec::new(),
@@ -141,8 +135,7 @@ impl TraceWriter {
         self.events
     }
 
-    /// Writes one event. A failure of the writer thread since the last event
-    /// is this event's error.
+    /// Writes one event.
     pub fn emit(&mut self, event: &TraceLowLevelEvent) -> RecorderResult<()> {
         let Some(sink) = self.sink.as_mut() else {
             return Err(bug!(
@@ -150,10 +143,6 @@ impl TraceWriter {
                 "the trace writer is already closed"
             ));
         };
-        if let Some(failure) = self.worker.take_failure() {
-            self.events_broken = true;
-            return Err(FileOpError::from_worker(failure).at(sink.path()));
-        }
         match sink.write(event) {
             Ok(()) => {
                 self.events += 1;
