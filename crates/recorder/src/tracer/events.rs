@@ -1,17 +1,15 @@
 //! One method per monitoring event. Each returns what the callback tells the
 //! interpreter; errors go back to the caller, which owns the failure policy.
 
-use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 use recorder_errors::prelude::*;
 use runtime_tracing::{
     CallRecord, EventLogKind, FullValueRecord, RecordEvent, ReturnRecord, StepRecord,
     TraceLowLevelEvent,
 };
 
-use super::filtering::{slot_action, ParamKind};
-use super::frame::current_locals;
+use super::filtering::ParamKind;
+use super::frame::FrameLocals;
 use super::RuntimeTracer;
 use crate::encode::exception_text;
 use crate::filter::model::{ValueAction, ValueKind};
@@ -76,7 +74,6 @@ impl RuntimeTracer {
 
     /// `LINE`: a `Step`, then the values of the frame's bound locals.
     pub fn on_line(&mut self, code: &Bound<'_, PyAny>, line: i64) -> RecorderResult<Outcome> {
-        let py = code.py();
         let info = self.codes.get(code, &mut self.filter_stats)?;
         // The activation file starts recording even when the filter skips it.
         let active = self.activation.check(info);
@@ -95,8 +92,8 @@ impl RuntimeTracer {
         }))?;
         self.recorded += 1;
         if optimized {
-            let locals = current_locals(py)?;
-            self.write_locals(code, &locals)?;
+            let frame = FrameLocals::current(code)?;
+            self.write_locals(code, &frame)?;
         }
         Ok(Outcome::Continue)
     }
@@ -128,7 +125,6 @@ impl RuntimeTracer {
     }
 
     fn enter_frame(&mut self, code: &Bound<'_, PyAny>, with_args: bool) -> RecorderResult<Outcome> {
-        let py = code.py();
         let info = self.codes.get(code, &mut self.filter_stats)?;
         // The activation file starts recording even when the filter skips it.
         let active = self.activation.check(info);
@@ -140,8 +136,8 @@ impl RuntimeTracer {
         }
         let (path_id, function_id, line) = info.ids(&mut self.writer)?;
         let args = if with_args && !info.params.is_empty() {
-            let locals = current_locals(py)?;
-            self.arguments(code, &locals)?
+            let frame = FrameLocals::current(code)?;
+            self.arguments(code, &frame)?
         } else {
             Vec::new()
         };
@@ -172,12 +168,12 @@ impl RuntimeTracer {
         Ok(on_top)
     }
 
-    /// Every parameter of `code` the filter keeps, read from the frame's
-    /// locals: a redacted one is the redaction marker, a dropped one is left out.
-    fn arguments(
+    /// Every parameter of `code` the filter keeps, read from the frame: a
+    /// redacted one is the redaction marker, a dropped one is left out.
+    fn arguments<'py>(
         &mut self,
-        code: &Bound<'_, PyAny>,
-        locals: &Bound<'_, PyDict>,
+        code: &Bound<'py, PyAny>,
+        frame: &FrameLocals<'py>,
     ) -> RecorderResult<Vec<FullValueRecord>> {
         let py = code.py();
         let info = self.codes.get(code, &mut self.filter_stats)?;
@@ -202,7 +198,7 @@ impl RuntimeTracer {
                 args.push(FullValueRecord { variable_id, value });
                 continue;
             }
-            let Some(value) = dict_get(locals, name) else {
+            let Some(value) = frame.get(py, param.fast, name)? else {
                 let code = match param.kind {
                     ParamKind::KeywordOnly | ParamKind::VarKeywords => ErrorCode::MissingKeywordArg,
                     ParamKind::Positional | ParamKind::VarArgs => ErrorCode::MissingPositionalArg,
@@ -222,63 +218,41 @@ impl RuntimeTracer {
         Ok(args)
     }
 
-    /// `Value` events for the bound locals the filter keeps: a redacted one
-    /// is the redaction marker under its name, a dropped one has no event.
-    fn write_locals(
+    /// `Value` events for the bound locals the filter keeps, in slot order:
+    /// a redacted one is the redaction marker under its name, a dropped one
+    /// has no event.
+    fn write_locals<'py>(
         &mut self,
-        code: &Bound<'_, PyAny>,
-        locals: &Bound<'_, PyDict>,
+        code: &Bound<'py, PyAny>,
+        frame: &FrameLocals<'py>,
     ) -> RecorderResult<()> {
         let py = code.py();
         let info = self.codes.get(code, &mut self.filter_stats)?;
         self.encoder.set_field_policy(info.policy());
-        let mut pos: ffi::Py_ssize_t = 0;
-        let mut key: *mut ffi::PyObject = std::ptr::null_mut();
-        let mut item: *mut ffi::PyObject = std::ptr::null_mut();
-        // SAFETY: `locals` is a live dict.
-        let count = unsafe { ffi::PyDict_Size(locals.as_ptr()) };
-        self.encoder
-            .begin_step(usize::try_from(count).unwrap_or_default());
-        // SAFETY: PyDict_Next over a dict we hold; key and value are borrowed and
-        // immediately turned into owned references.
-        while unsafe { ffi::PyDict_Next(locals.as_ptr(), &mut pos, &mut key, &mut item) } != 0 {
-            let (name, value) = unsafe {
-                (
-                    Bound::from_borrowed_ptr(py, key),
-                    Bound::from_borrowed_ptr(py, item),
-                )
-            };
-            let slot = info
-                .locals
-                .iter_mut()
-                .find(|local| local.name.as_ptr() == name.as_ptr());
-            let (action, variable_id) = match slot {
-                Some(local) => {
-                    let action = local.action;
-                    if action == ValueAction::Drop {
-                        (action, None)
-                    } else if let Some(id) = local.var {
-                        (action, Some(id))
-                    } else {
-                        let id = self.writer.ensure_variable(&name_text(&name))?;
-                        local.var = Some(id);
-                        (action, Some(id))
-                    }
-                }
-                None => {
-                    let action = info.policy().map_or(ValueAction::Allow, |policy| {
-                        slot_action(policy, ValueKind::Local, &name)
-                    });
-                    let id = match action {
-                        ValueAction::Drop => None,
-                        _ => Some(self.writer.ensure_variable(&name_text(&name))?),
-                    };
-                    (action, id)
-                }
-            };
-            self.filter_stats.record_value(ValueKind::Local, action);
-            let Some(variable_id) = variable_id else {
+        let mut bound = 0;
+        for local in &info.locals {
+            if frame.get(py, local.fast, local.name.bind(py))?.is_some() {
+                bound += 1;
+            }
+        }
+        self.encoder.begin_step(bound);
+        for local in &mut info.locals {
+            let name = local.name.bind(py);
+            let Some(value) = frame.get(py, local.fast, name)? else {
                 continue;
+            };
+            let action = local.action;
+            self.filter_stats.record_value(ValueKind::Local, action);
+            if action == ValueAction::Drop {
+                continue;
+            }
+            let variable_id = match local.var {
+                Some(id) => id,
+                None => {
+                    let id = self.writer.ensure_variable(&name_text(name))?;
+                    local.var = Some(id);
+                    id
+                }
             };
             let value = match action {
                 ValueAction::Redact => self.encoder.redacted(&mut self.writer)?,
@@ -298,19 +272,6 @@ impl RuntimeTracer {
 fn name_text(name: &Bound<'_, PyAny>) -> String {
     name.extract::<String>()
         .unwrap_or_else(|_| "<non-str name>".to_string())
-}
-
-/// `dict[key]` without raising (borrowed lookup turned into an owned reference).
-fn dict_get<'py>(dict: &Bound<'py, PyDict>, key: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
-    // SAFETY: both objects are live; PyDict_GetItemWithError returns a borrowed reference.
-    unsafe {
-        let item = ffi::PyDict_GetItemWithError(dict.as_ptr(), key.as_ptr());
-        if item.is_null() {
-            ffi::PyErr_Clear();
-            return None;
-        }
-        Some(Bound::from_borrowed_ptr(dict.py(), item))
-    }
 }
 
 #[cfg(test)]

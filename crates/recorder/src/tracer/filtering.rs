@@ -56,6 +56,8 @@ pub struct Param {
     pub action: ValueAction,
     /// Its variable id, once interned.
     pub var: Option<VariableId>,
+    /// Its index in `co_varnames` when it is a plain fast local (no cell).
+    pub fast: Option<usize>,
 }
 
 /// One local variable slot of a code object.
@@ -67,6 +69,9 @@ pub struct LocalSlot {
     pub action: ValueAction,
     /// Its variable id, once interned.
     pub var: Option<VariableId>,
+    /// Its index in `co_varnames` when it is a plain fast local (no cell);
+    /// `None`: read by name (cells, free variables).
+    pub fast: Option<usize>,
 }
 
 /// The filter's decision for one code object.
@@ -96,7 +101,9 @@ pub struct CodeInfo {
     pub optimized: bool,
     /// Parameters in declaration order.
     pub params: Vec<Param>,
-    /// Local variable slots (`co_varnames`, `co_cellvars`, `co_freevars`).
+    /// Local variable slots: `co_varnames` in order (parameters first), then
+    /// the `co_cellvars` that are no parameter or local, then `co_freevars`;
+    /// each name once.
     pub locals: Vec<LocalSlot>,
     /// Path and function ids, once interned.
     pub ids: Option<(PathId, FunctionId, Line)>,
@@ -319,40 +326,65 @@ fn read_code(
     if flags & CO_VARKEYWORDS != 0 {
         kinds.push(ParamKind::VarKeywords);
     }
+    let cellvars = attr("co_cellvars")?;
+    let cellvars = cellvars
+        .cast::<PyTuple>()
+        .map_err(|e| extract_err("co_cellvars", e.into()))?;
+    let is_cell = |name: &Bound<'_, PyAny>| cellvars.contains(name).unwrap_or(true);
     for (index, kind) in kinds.into_iter().enumerate() {
         let name = varnames
             .get_item(index)
             .map_err(|e| extract_err("co_varnames", e))?;
         let action = slot_action(&policy, ValueKind::Arg, &name);
+        let fast = (!is_cell(&name)).then_some(index);
         info.params.push(Param {
             name: name.unbind(),
             kind,
             action,
             var: None,
+            fast,
         });
     }
-    for names in ["co_varnames", "co_cellvars", "co_freevars"] {
-        let names = attr(names)?;
+    for (index, name) in varnames.iter().enumerate() {
+        let fast = (!is_cell(&name)).then_some(index);
+        push_local(&mut info, &policy, name, fast);
+    }
+    for names in [cellvars.as_any().clone(), attr("co_freevars")?] {
         for name in names
             .try_iter()
-            .map_err(|e| extract_err("co_varnames", e))?
+            .map_err(|e| extract_err("co_freevars", e))?
         {
-            let name = name.map_err(|e| extract_err("co_varnames", e))?;
-            let mut action = slot_action(&policy, ValueKind::Local, &name);
-            // A parameter is a local of its frame too: its value at each line
-            // gets the stricter of its `arg:` and `local:` actions, so what is
-            // hidden in the call is hidden everywhere.
-            if let Some(param) = info.params.get(info.locals.len()) {
-                action = action.stricter(param.action);
+            let name = name.map_err(|e| extract_err("co_freevars", e))?;
+            // A cell of a parameter or local is already its slot.
+            if !varnames.contains(&name).unwrap_or(false) {
+                push_local(&mut info, &policy, name, None);
             }
-            info.locals.push(LocalSlot {
-                name: name.unbind(),
-                action,
-                var: None,
-            });
         }
     }
     Ok(info)
+}
+
+/// Appends the local slot `name` (`fast`: its `co_varnames` index when it is
+/// a plain fast local).
+fn push_local(
+    info: &mut CodeInfo,
+    policy: &ValuePolicy,
+    name: Bound<'_, PyAny>,
+    fast: Option<usize>,
+) {
+    let mut action = slot_action(policy, ValueKind::Local, &name);
+    // A parameter is a local of its frame too: its value at each line gets
+    // the stricter of its `arg:` and `local:` actions, so what is hidden in
+    // the call is hidden everywhere.
+    if let Some(param) = info.params.get(info.locals.len()) {
+        action = action.stricter(param.action);
+    }
+    info.locals.push(LocalSlot {
+        name: name.unbind(),
+        action,
+        var: None,
+        fast,
+    });
 }
 
 /// The action for the value named `name` (a `str`) of `kind`.
