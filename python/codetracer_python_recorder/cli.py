@@ -42,6 +42,7 @@ _POLICY_FLAGS = {
     "log_level": ("--codetracer-log-level", "--log-level", True),
     "log_file": ("--codetracer-log-file", "--log-file", True),
     "json_errors": ("--codetracer-json-errors", "--json-errors", False),
+    "io_capture": ("--codetracer-io-capture", "--io-capture", True),
 }
 
 _VALUE_OPTIONS = {"--out-dir", "--trace-dir", "--format", "--activation-path"} | {
@@ -78,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="error|warn|info|debug|trace|off or module=level,...")
     policy.add_argument(*_POLICY_FLAGS["log_file"][:2], dest="log_file", metavar="FILE",
                         help="append JSON log lines to FILE instead of stderr")
+    policy.add_argument(*_POLICY_FLAGS["io_capture"][:2], dest="io_capture", metavar="off|proxies|proxies+fd",
+                        help="record the program's stdout/stderr/stdin: off, through stream proxies (default), "
+                        "or also what reaches descriptors 1 and 2 directly (Linux)")
     return parser
 
 

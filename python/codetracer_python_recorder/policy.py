@@ -1,4 +1,5 @@
-"""Recorder policy: what happens when the recorder itself fails, and how it reports.
+"""Recorder policy: what happens when the recorder itself fails, how it reports,
+and which of the program's standard streams it records.
 
 The policy in force is one global snapshot in the native module, made of three
 layers, later ones winning: the defaults, the ``CODETRACER_*`` environment
@@ -15,10 +16,15 @@ log_level          CODETRACER_LOG_LEVEL             ``error``/``warn``/``info``/
                                                     ``trace``/``off`` or ``module=level,...``
 log_file           CODETRACER_LOG_FILE              path; empty or unset means stderr
 json_errors        CODETRACER_JSON_ERRORS           boolean (default false)
+io_capture         CODETRACER_CAPTURE_IO            ``off``, ``proxies`` (default) or
+                                                    ``proxies,fd`` (also ``proxies+fd``)
 ================== ================================ ======================================
 
 Booleans accept ``1/0``, ``true/false``, ``yes/no``, ``on/off`` in any case
-(and Python ``bool`` through the API). A bad key or value raises
+(and Python ``bool`` through the API). ``io_capture`` sets the two keys 0.3
+also accepts, ``io_capture_line_proxies`` and ``io_capture_fd_fallback``
+(booleans, API only); the snapshot shows them as
+``{"io_capture": {"line_proxies": ..., "fd_fallback": ...}}``. A bad key or value raises
 :class:`~codetracer_python_recorder.errors.UsageError` with code
 ``ERR_INVALID_POLICY_VALUE`` naming the key or variable and the accepted values.
 """

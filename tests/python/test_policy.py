@@ -13,6 +13,7 @@ DEFAULTS = {
     "log_level": "warn",
     "log_file": None,
     "json_errors": False,
+    "io_capture": {"line_proxies": True, "fd_fallback": False},
 }
 
 
@@ -39,6 +40,7 @@ def test_environment_is_applied_on_import():
         CODETRACER_LOG_LEVEL="info,runtime=debug",
         CODETRACER_LOG_FILE="/tmp/ct.log",
         CODETRACER_JSON_ERRORS="1",
+        CODETRACER_CAPTURE_IO="proxies+fd",
     )
     assert policy == {
         "on_recorder_error": "disable",
@@ -47,6 +49,7 @@ def test_environment_is_applied_on_import():
         "log_level": "info,runtime=debug",
         "log_file": "/tmp/ct.log",
         "json_errors": True,
+        "io_capture": {"line_proxies": True, "fd_fallback": True},
     }
 
 

@@ -5,8 +5,9 @@
 //! the check that enforces it: `docs/design.md`, "Layers inside
 //! crates/recorder"): `ffi` (the native module's functions) → `session` (one
 //! state machine, the callbacks, the failure path) → `tracer` (events,
-//! threads, frames) → `encode` (values) → `writer` (trace files) →
-//! `monitoring`, `panics` → `logging` → `policy`.
+//! threads, frames, IO events) → `encode` (values), `stdio` (the program's
+//! standard streams) → `writer` (trace files) → `monitoring`, `panics` →
+//! `logging` → `policy`.
 //!
 //! The public Rust surface is what the integration tests in `tests/` drive:
 //! recording from an embedded interpreter, the policy, the error conversion
@@ -21,6 +22,7 @@ pub(crate) mod monitoring;
 pub(crate) mod panics;
 pub(crate) mod policy;
 pub(crate) mod session;
+pub(crate) mod stdio;
 pub(crate) mod tracer;
 pub(crate) mod writer;
 

@@ -63,12 +63,9 @@ fn read_setting(
         cleared.push(key);
         return Ok(());
     }
-    let is_boolean_key = matches!(
-        key,
-        PolicyKey::RequireTrace | PolicyKey::KeepPartialTrace | PolicyKey::JsonErrors
-    );
     if let Ok(flag) = value.cast::<PyBool>() {
-        if !is_boolean_key {
+        // `io_capture=True/False` means proxies / off.
+        if !key.is_boolean() && key != PolicyKey::IoCapture {
             return Err(key.invalid(&source, &flag.to_string()));
         }
         let text = if flag.is_true() { "true" } else { "false" };
@@ -117,6 +114,10 @@ fn policy_snapshot(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
             .map(|path| path.to_string_lossy().into_owned()),
     )?;
     snapshot.set_item("json_errors", policy.json_errors)?;
+    let io_capture = PyDict::new(py);
+    io_capture.set_item("line_proxies", policy.io_capture.line_proxies)?;
+    io_capture.set_item("fd_fallback", policy.io_capture.fd_fallback)?;
+    snapshot.set_item("io_capture", io_capture)?;
     Ok(snapshot)
 }
 

@@ -11,12 +11,15 @@ pub fn read_with(lookup: impl Fn(&str) -> Option<String>) -> (PolicyUpdate, Opti
     let mut update = PolicyUpdate::default();
     let mut first_error = None;
     for &key in PolicyKey::ALL {
-        let Some(text) = lookup(key.env_var()) else {
+        let Some(variable) = key.env_var() else {
             continue;
         };
-        let source = format!("environment variable {}", key.env_var());
+        let Some(text) = lookup(variable) else {
+            continue;
+        };
+        let source = format!("environment variable {variable}");
         if let Err(error) = update.set_text(key, &text, &source) {
-            let error = error.with_context("variable", key.env_var());
+            let error = error.with_context("variable", variable);
             first_error.get_or_insert(error);
         }
     }
@@ -59,6 +62,7 @@ mod tests {
             ("CODETRACER_LOG_LEVEL", "debug"),
             ("CODETRACER_LOG_FILE", "/tmp/x.log"),
             ("CODETRACER_JSON_ERRORS", "1"),
+            ("CODETRACER_CAPTURE_IO", "proxies,fd"),
         ]);
         assert!(error.is_none());
         assert_eq!(update.on_recorder_error, Some(OnRecorderError::Disable));
@@ -67,6 +71,8 @@ mod tests {
         assert_eq!(update.log_level.as_deref(), Some("debug"));
         assert_eq!(update.log_file, Some(Some("/tmp/x.log".into())));
         assert_eq!(update.json_errors, Some(true));
+        assert_eq!(update.io_line_proxies, Some(true));
+        assert_eq!(update.io_fd_fallback, Some(true));
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::logging;
 use crate::monitoring::Installation;
 use crate::panics;
 use crate::policy::{self, RecorderPolicy};
+use crate::stdio::Capture;
 
 use failure::{fail, Origin};
 use state::{Recording, State};
@@ -75,11 +76,22 @@ pub fn start(
         Ok(tracer) => tracer,
         Err(error) => return fail(py, None, error, origin),
     };
-    let mut recording = Recording { tracer, tool: None };
+    let mut recording = Recording {
+        tracer,
+        tool: None,
+        capture: None,
+    };
     match Installation::install(py, callbacks::CALLBACKS) {
         Ok(tool) => recording.tool = Some(tool),
         Err(error) => return fail(py, Some(recording), error, origin),
     }
+    // Before the events go on: installing runs Python code (the streams'
+    // `fileno`, `isatty`), which must not reach the callbacks.
+    recording.capture = Some(Capture::install(
+        py,
+        recording.tracer.io_hub(),
+        policy.io_capture,
+    ));
     let mut session = state::lock(py);
     if let Err(error) = recording.activate(py) {
         drop(session);

@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 
 use crate::monitoring::Installation;
+use crate::stdio::Capture;
 use crate::tracer::RuntimeTracer;
 
 /// Where the session is.
@@ -35,13 +36,16 @@ pub(super) enum State {
     Failed(RecorderError),
 }
 
-/// One recording: the tracer and the monitoring tool that feeds it.
+/// One recording: the tracer, the monitoring tool that feeds it events and
+/// the IO capture that feeds it the program's IO.
 #[derive(Debug)]
 pub(super) struct Recording {
     /// Turns events into trace events.
     pub(super) tracer: RuntimeTracer,
     /// The registered tool; `None` only while `start` installs it.
     pub(super) tool: Option<Installation>,
+    /// The stream proxies and the mirror; `None` until `start` installs them.
+    pub(super) capture: Option<Capture>,
 }
 
 impl Recording {
@@ -56,12 +60,18 @@ impl Recording {
         }
     }
 
-    /// Switches the tool off and frees it (idempotent).
+    /// Switches the tool off and frees it, then gives the program its
+    /// streams back (idempotent; the streams come back even when the tool
+    /// cannot be uninstalled).
     pub(super) fn detach(&mut self, py: Python<'_>) -> RecorderResult<()> {
-        match &mut self.tool {
+        let uninstalled = match &mut self.tool {
             Some(tool) => tool.uninstall(py),
             None => Ok(()),
+        };
+        if let Some(capture) = &mut self.capture {
+            capture.uninstall(py);
         }
+        uninstalled
     }
 }
 

@@ -263,6 +263,11 @@ impl Activation {
         }
     }
 
+    /// Whether recording is on (no activation path, or its code started).
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
     /// Starts recording when `info` belongs to the activation file; returns whether recording is on.
     pub fn check(&mut self, info: &mut CodeInfo) -> bool {
         if self.active {

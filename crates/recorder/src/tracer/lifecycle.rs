@@ -7,6 +7,7 @@ use recorder_errors::prelude::*;
 use runtime_tracing::{ReturnRecord, TraceLowLevelEvent, NONE_VALUE};
 
 use super::filtering::{Activation, CodeCache};
+use super::io::IoCoordinator;
 use super::threads::Threads;
 use super::RuntimeTracer;
 use crate::encode::{Limits, ValueEncoder};
@@ -34,12 +35,14 @@ impl RuntimeTracer {
         let mut writer = TraceWriter::create(staged, config.format, &config.metadata.program)?;
         let threads = Threads::start(&mut writer)?;
         writer.toplevel_call()?;
+        let activation = Activation::new(config.activation_path.as_deref());
         Ok(RuntimeTracer {
             writer,
             encoder: ValueEncoder::new(Limits::default()),
             codes: CodeCache::new(py),
             threads,
-            activation: Activation::new(config.activation_path.as_deref()),
+            io: IoCoordinator::new(activation.is_active()),
+            activation,
             recorded: 0,
             metadata: config.metadata,
         })
@@ -50,8 +53,9 @@ impl RuntimeTracer {
         self.writer.flush()
     }
 
-    /// Balances every open frame and the `<toplevel>` call, then commits the
-    /// trace. With `require_trace`, a recording without events is
+    /// Writes the IO still captured, balances every open frame and the
+    /// `<toplevel>` call, then commits the trace (the IO capture is already
+    /// uninstalled). With `require_trace`, a recording without events is
     /// `ERR_TRACE_MISSING` instead. On error the output is still unsettled:
     /// follow with [`RuntimeTracer::settle_failed`].
     pub fn finish(&mut self, require_trace: bool) -> RecorderResult<()> {
@@ -61,18 +65,21 @@ impl RuntimeTracer {
                 "require_trace is set and no event was recorded"
             ));
         }
+        self.io.drain(&mut self.threads, &mut self.writer)?;
         self.close_frames()?;
         self.writer.commit(&self.metadata)
     }
 
-    /// Settles the output after `error`: marked partial (best effort: frames
-    /// balanced, events file closed) when `keep_partial`, else absent.
+    /// Settles the output after `error`: marked partial (best effort: the IO
+    /// still captured written, frames balanced, events file closed) when
+    /// `keep_partial`, else absent.
     pub fn settle_failed(
         &mut self,
         error: &RecorderError,
         keep_partial: bool,
     ) -> RecorderResult<()> {
         if keep_partial {
+            let _ = self.io.drain(&mut self.threads, &mut self.writer);
             let _ = self.close_frames();
             self.metadata.partial_reason = Some(error.code().as_str().to_string());
         }

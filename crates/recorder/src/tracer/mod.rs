@@ -1,13 +1,15 @@
 //! The tracer: turns monitoring events into trace events. `RuntimeTracer` is
 //! the state of one recording; its collaborators:
 //! [`filtering`] (per-code-object cache and activation gating), [`threads`]
-//! (per-thread attribution and open frames), [`frame`] (reading locals),
-//! [`events`] (one method per monitoring event) and [`lifecycle`] (creation,
-//! finishing, settling after a failure).
+//! (per-thread attribution, open frames and current steps), [`frame`]
+//! (reading locals), [`events`] (one method per monitoring event), [`io`]
+//! (captured IO as events, drained before every event) and [`lifecycle`]
+//! (creation, finishing, settling after a failure).
 
 pub mod events;
 pub mod filtering;
 pub mod frame;
+pub mod io;
 pub mod lifecycle;
 pub mod threads;
 
@@ -17,7 +19,9 @@ use crate::writer::{TraceMetadataInfo, TraceWriter};
 pub use lifecycle::TracerConfig;
 
 use filtering::{Activation, CodeCache};
-use threads::Threads;
+use io::IoCoordinator;
+use recorder_errors::RecorderResult;
+use threads::{ThreadState, Threads};
 
 /// One recording in progress.
 #[derive(Debug)]
@@ -26,8 +30,25 @@ pub struct RuntimeTracer {
     encoder: ValueEncoder,
     codes: CodeCache,
     threads: Threads,
+    io: IoCoordinator,
     activation: Activation,
     /// Calls, steps and returns recorded from callbacks (for `require_trace`).
     recorded: u64,
     metadata: TraceMetadataInfo,
+}
+
+impl RuntimeTracer {
+    /// Before any event of the calling thread: the captured IO goes into
+    /// the trace first (so it sits before the event that follows it), then
+    /// the calling thread becomes current.
+    fn enter(&mut self) -> RecorderResult<&mut ThreadState> {
+        self.io.go_live();
+        self.io.drain(&mut self.threads, &mut self.writer)?;
+        self.threads.enter(&mut self.writer)
+    }
+
+    /// The hub the IO capture records into.
+    pub fn io_hub(&self) -> &std::sync::Arc<crate::stdio::Hub> {
+        self.io.hub()
+    }
 }
