@@ -64,10 +64,14 @@ impl Capture {
                 return capture;
             }
         };
-        // Asked before the mirror takes the descriptors over.
+        // For the mirror, asked before it takes the descriptors over (only
+        // then: the streams may be the program's own objects).
         let before: Vec<(Stream, Option<RawFd>, Option<bool>)> = STREAMS
             .iter()
             .map(|&stream| {
+                if !policy.fd_fallback {
+                    return (stream, None, None);
+                }
                 let original = sys.getattr(stream.name()).ok();
                 let ask =
                     |method: &str| original.as_ref().and_then(|o| o.call_method0(method).ok());

@@ -63,7 +63,7 @@ pub struct Chunk {
     pub thread: Option<u64>,
     /// Proxy or mirror.
     pub origin: Origin,
-    /// The bytes: a `str` as UTF-8 (see `text::str_bytes`), binary data as given.
+    /// The bytes: a `str` as UTF-8 (see `bytes::str_bytes`), binary data as given.
     pub bytes: Vec<u8>,
 }
 
@@ -163,7 +163,7 @@ impl Hub {
             });
         }
         batches.open = stream != Stream::Stdin && !bytes.ends_with(b"\n");
-        drop(batches);
+        // Set under the lock: a `take` that finds it false finds no chunk either.
         self.pending.store(true, Ordering::Release);
     }
 
@@ -185,7 +185,6 @@ impl Hub {
         if batches.failure.is_none() {
             batches.failure = Some(error);
         }
-        drop(batches);
         self.pending.store(true, Ordering::Release);
     }
 
@@ -195,7 +194,8 @@ impl Hub {
         if let Some(mirror) = self.mirror.get() {
             mirror.catch_up();
         }
-        if !self.pending.swap(false, Ordering::AcqRel) {
+        // A plain load first: this runs before every trace event.
+        if !self.pending.load(Ordering::Acquire) || !self.pending.swap(false, Ordering::AcqRel) {
             return Ok(Vec::new());
         }
         let mut batches = self.lock();

@@ -67,23 +67,24 @@ impl IoCoordinator {
                 None => threads.current(),
             };
             let (thread, step) = (thread.id, thread.step);
-            writer.emit(&TraceLowLevelEvent::Event(io_event(&chunk, thread, step)))?;
+            writer.emit(&TraceLowLevelEvent::Event(io_event(chunk, thread, step)))?;
         }
         Ok(())
     }
 }
 
-/// The `Event` record of one chunk (see the module docs).
-fn io_event(chunk: &Chunk, thread: u64, step: Option<StepSite>) -> RecordEvent {
+/// The `Event` record of one chunk (see the module docs); text takes the
+/// chunk's bytes over without copying them.
+fn io_event(chunk: Chunk, thread: u64, step: Option<StepSite>) -> RecordEvent {
     let kind = match chunk.stream {
         Stream::Stdout => EventLogKind::Write,
         Stream::Stderr => EventLogKind::WriteOther,
         Stream::Stdin => EventLogKind::Read,
     };
-    let (content, base64) = match std::str::from_utf8(&chunk.bytes) {
-        Ok(text) => (text.to_owned(), false),
-        Err(_) => (
-            base64::engine::general_purpose::STANDARD.encode(&chunk.bytes),
+    let (content, base64) = match String::from_utf8(chunk.bytes) {
+        Ok(text) => (text, false),
+        Err(error) => (
+            base64::engine::general_purpose::STANDARD.encode(error.as_bytes()),
             true,
         ),
     };
@@ -128,7 +129,7 @@ mod tests {
     #[test]
     fn text_stays_text_and_other_bytes_become_base64_with_the_encoding_said() {
         let event = io_event(
-            &chunk(Stream::Stdout, Origin::Proxy, "héllo\n".as_bytes()),
+            chunk(Stream::Stdout, Origin::Proxy, "héllo\n".as_bytes()),
             7,
             Some((PathId(1), Line(3))),
         );
@@ -138,18 +139,14 @@ mod tests {
             event.metadata,
             r#"{"stream":"stdout","thread":7,"path_id":1,"line":3}"#
         );
-        let event = io_event(
-            &chunk(Stream::Stderr, Origin::Mirror, b"\xff\x00A"),
-            7,
-            None,
-        );
+        let event = io_event(chunk(Stream::Stderr, Origin::Mirror, b"\xff\x00A"), 7, None);
         assert!(matches!(event.kind, EventLogKind::WriteOther));
         assert_eq!(event.content, "/wBB");
         assert_eq!(
             event.metadata,
             r#"{"stream":"stderr","thread":7,"path_id":null,"line":null,"mirror":true,"encoding":"base64"}"#
         );
-        let event = io_event(&chunk(Stream::Stdin, Origin::Proxy, b"in\n"), 7, None);
+        let event = io_event(chunk(Stream::Stdin, Origin::Proxy, b"in\n"), 7, None);
         assert!(matches!(event.kind, EventLogKind::Read));
     }
 }
