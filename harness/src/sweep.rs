@@ -15,7 +15,7 @@ use crate::pool;
 use crate::process::Termination;
 use crate::python::Interpreter;
 use crate::scenario::{Case, Faults, Launch, TraceState};
-use crate::stderr::recorder_text_on_stdout;
+use crate::stderr::{program_stderr, recorder_text_on_stdout};
 use crate::suite::dir_name;
 
 /// The exit code of a run the recorder stopped after an injected errno (every
@@ -207,6 +207,12 @@ fn check_clean(observed: &Observation, baseline: &Baseline) -> Vec<String> {
             )
         ));
     }
+    if program_stderr(&observed.outcome.stderr) != baseline.stderr {
+        differences.push(format!(
+            "clean run: the program's stderr differs from the untraced run: {}",
+            stderr_difference(observed, baseline)
+        ));
+    }
     if !matches!(observed.dir.state, Ok(Observed::Complete(_))) {
         differences.push(format!(
             "clean run left trace {}, expected complete",
@@ -214,6 +220,14 @@ fn check_clean(observed: &Observation, baseline: &Baseline) -> Vec<String> {
         ));
     }
     differences
+}
+
+/// Where the program's stderr (the recorder's lines left out) first differs from the untraced run's.
+fn stderr_difference(observed: &Observation, baseline: &Baseline) -> String {
+    first_difference(
+        &String::from_utf8_lossy(&baseline.stderr),
+        &String::from_utf8_lossy(&program_stderr(&observed.outcome.stderr)),
+    )
 }
 
 /// Checks every run must pass: no hang, no crash, a valid state, no leftovers.
@@ -259,6 +273,8 @@ fn check_faulty(
     let code = observed.outcome.termination.shell_code();
     let state = observed.dir.state.as_ref().ok().map(Observed::state);
     let stdout_same = observed.outcome.stdout == baseline.stdout;
+    let program_stderr = program_stderr(&observed.outcome.stderr);
+    let stderr_same = program_stderr == baseline.stderr;
     let trailers = observed.stderr.trailers.len();
     if let Ok(Observed::Partial { .. }) = observed.dir.state {
         if !case.policy.keep_partial() {
@@ -281,6 +297,15 @@ fn check_faulty(
                 }
                 if !baseline.stdout.starts_with(&observed.outcome.stdout) {
                     differences.push("stdout is not a prefix of the untraced run's".to_string());
+                }
+                // Under the API the error's own traceback follows the program's stderr.
+                if case.program.launch == Launch::Cli
+                    && !baseline.stderr.starts_with(&program_stderr)
+                {
+                    differences.push(format!(
+                        "the program's stderr is not a prefix of the untraced run's: {}",
+                        stderr_difference(observed, baseline)
+                    ));
                 }
                 if case.policy.json_errors() && trailers != 1 {
                     differences.push(format!(
@@ -308,6 +333,12 @@ fn check_faulty(
                 if !stdout_same {
                     differences.push("stdout differs from the untraced run".to_string());
                 }
+                if !stderr_same {
+                    differences.push(format!(
+                        "the program's stderr differs from the untraced run: {}",
+                        stderr_difference(observed, baseline)
+                    ));
+                }
             } else if code.is_some() {
                 differences.push(format!(
                     "{}, expected {stopped} (abort) or the program's own {}",
@@ -331,6 +362,12 @@ fn check_faulty(
                         &String::from_utf8_lossy(&baseline.stdout),
                         &String::from_utf8_lossy(&observed.outcome.stdout)
                     )
+                ));
+            }
+            if !stderr_same {
+                differences.push(format!(
+                    "the program's stderr differs from the untraced run: {}",
+                    stderr_difference(observed, baseline)
                 ));
             }
             if state != Some(TraceState::Complete) && observed.stderr_text.trim().is_empty() {
