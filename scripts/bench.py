@@ -9,6 +9,11 @@ recorded event (the traced time minus the untraced time, divided by the
 events), both in wall time and in CPU time (user + system, which a busy shared
 machine disturbs less). Ratios, not absolute seconds, are what to compare
 across machines.
+
+Then the IO capture row: a print-heavy program (100k short lines, two writes
+each, stdout redirected to a file) untraced and traced with capture off, with
+the stream proxies (the default) and with proxies and the descriptor mirror;
+what capture adds per write is (capture on - capture off) / writes.
 """
 
 from __future__ import annotations
@@ -74,10 +79,24 @@ WORKLOADS = {
 }
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+#: The IO capture workload: 100k short lines, each one `print` = two writes.
+IO_NAME = "print-heavy: 100k lines (IO capture)"
+IO_WORKLOAD = """
+    def main(n):
+        for i in range(n):
+            print(f"line {i}")
+
+    main(100_000)
+"""
+IO_WRITES = 200_000
+#: Capture modes compared, by `CODETRACER_CAPTURE_IO`.
+IO_MODES = {"capture off": "off", "proxies (default)": "proxies", "proxies + fd mirror": "proxies,fd"}
+
+
+def run_once(argv: list[str], env: dict[str, str], stdout=subprocess.DEVNULL) -> tuple[float, float, int]:
     """Runs argv; returns (wall seconds, CPU seconds, peak RSS in KiB)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, env=env, stdout=stdout)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -101,6 +120,47 @@ def count_events(trace_dir: Path) -> int:
             return max(sum(1 for _ in handle) - 2, 0)
     metadata = json.loads((trace_dir / "trace_metadata.json").read_text())
     return int(metadata.get("recorder", {}).get("events", 0))
+
+
+def best(argv: list[str], env: dict[str, str], repeat: int, out: Path) -> tuple[float, float]:
+    """Best wall and CPU seconds of `repeat` runs with stdout redirected to a file."""
+    runs = []
+    for _ in range(repeat):
+        shutil.rmtree(out.parent / "trace", ignore_errors=True)
+        with out.open("wb") as handle:
+            runs.append(run_once(argv, env, stdout=handle))
+    shutil.rmtree(out.parent / "trace", ignore_errors=True)
+    return min(run[0] for run in runs), min(run[1] for run in runs)
+
+
+def bench_io_capture(work: Path, repeat: int, fmt: str) -> list[str]:
+    """The IO capture table (markdown lines): untraced, and traced in every capture mode."""
+    script = work / "print_heavy.py"
+    script.write_text(textwrap.dedent(IO_WORKLOAD))
+    out = work / "stdout.txt"
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    untraced, untraced_cpu = best([sys.executable, str(script)], env, repeat, out)
+    traced_argv = [
+        sys.executable, "-m", "codetracer_python_recorder",
+        "--out-dir", str(work / "trace"), "--format", fmt, str(script),
+    ]
+    rows = {name: best(traced_argv, {**env, "CODETRACER_CAPTURE_IO": mode}, repeat, out) for name, mode in IO_MODES.items()}
+    off, off_cpu = rows["capture off"]
+    lines = [
+        f"{IO_NAME}: {IO_WRITES:,} writes to a file-redirected stdout, best of {repeat}",
+        "",
+        "| run | wall s | CPU s | vs untraced | vs capture off | us per write added | CPU us per write added |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| untraced | {untraced:.3f} | {untraced_cpu:.3f} | 1.0x | | | |",
+    ]
+    for name, (wall, cpu) in rows.items():
+        added = (wall - off) / IO_WRITES * 1e6
+        added_cpu = (cpu - off_cpu) / IO_WRITES * 1e6
+        lines.append(
+            f"| traced, {name} | {wall:.3f} | {cpu:.3f} | {wall / untraced:.1f}x | {wall / off:.2f}x "
+            f"| {added:.2f} | {added_cpu:.2f} |"
+        )
+    return lines
 
 
 def main() -> None:
@@ -147,6 +207,12 @@ def main() -> None:
                 size / 2**20, rate, per_event_us, per_event_cpu_us,
             ))
             print(f"bench: {name} done", file=sys.stderr)
+        io_lines = []
+        if not args.only or args.only in IO_NAME:
+            io_work = work / "io"
+            io_work.mkdir()
+            io_lines = bench_io_capture(io_work, args.repeat, args.format)
+            print(f"bench: {IO_NAME} done", file=sys.stderr)
 
     print(f"Python {sys.version.split()[0]}, format {args.format}, best of {args.repeat}")
     print()
@@ -160,6 +226,9 @@ def main() -> None:
             f"| {name} | {untraced:.3f} | {traced:.3f} | {ratio:.1f}x | {rss_mib:.0f} | "
             f"{events:,} | {size_mib:,.0f} | {rate:,.0f} | {per_event:.2f} | {per_cpu:.2f} |"
         )
+    if io_lines:
+        print()
+        print("\n".join(io_lines))
 
 if __name__ == "__main__":
     main()
