@@ -36,6 +36,7 @@ def io_events(trace_dir: Path) -> list[tuple[int, dict, str]]:
 
 
 def content_bytes(metadata: dict, content: str) -> bytes:
+    """The bytes an IO event stands for (its content, base64-decoded when the metadata says so)."""
     return base64.b64decode(content) if metadata.get("encoding") == "base64" else content.encode()
 
 
