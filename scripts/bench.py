@@ -1,6 +1,7 @@
 """Recorder benchmark: each workload untraced and traced in the same run.
 
 Usage: .venv/bin/python scripts/bench.py [--repeat N] [--format json|binary] [--only TEXT]
+                                         [--json FILE]
 
 For every workload it prints the best-of-N wall time untraced and traced, the
 slowdown ratio, the highest peak RSS of the traced runs, the number of recorded
@@ -8,7 +9,9 @@ events, the size of the events file, events per second and microseconds per
 recorded event (the traced time minus the untraced time, divided by the
 events), both in wall time and in CPU time (user + system, which a busy shared
 machine disturbs less). Ratios, not absolute seconds, are what to compare
-across machines.
+across machines. A workload with a trace filter (`FILTERS`) is recorded with
+`--trace-filter` naming it. `--json FILE` also writes the same rows as JSON
+(read by `./dev release-check`, which compares the slowdowns with a baseline).
 
 Then the IO capture row: a print-heavy program (100k short lines, two writes
 each, stdout redirected to a file) untraced and traced with capture off, with
@@ -28,6 +31,17 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+
+#: A function with 50 locals bound, each line step recording all of them.
+FIFTY_LOCALS = "\n".join([
+    "def work(n):",
+    *(f"    v{i:02d} = {i}" for i in range(50)),
+    "    for i in range(n):",
+    "        v00 += 1",
+    "    return v00",
+    "",
+    "print(work(20_000))",
+])
 
 WORKLOADS = {
     "recursion: fib(22)": """
@@ -75,6 +89,91 @@ WORKLOADS = {
             return total
 
         print(run(60_000))
+    """,
+    "start-up: an empty program": """
+        pass
+    """,
+    "skipped hot loop: 20M iterations": """
+        def loop(n):
+            total = 0
+            for i in range(n):
+                total += i
+            return total
+
+        print(loop(20_000_000))
+    """,
+    "50 locals: no rules": FIFTY_LOCALS,
+    "50 locals: redaction rules": FIFTY_LOCALS,
+    "stdlib-heavy: default filter": """
+        import json
+        import re
+        import textwrap
+
+        PAIRS = re.compile(r"(\\w+)=(\\d+)")
+
+        def work(n):
+            total = 0
+            for i in range(n):
+                data = json.loads(json.dumps({"i": i, "items": list(range(10))}))
+                total += len(data["items"])
+                total += len(PAIRS.findall(f"a={i} b={i + 1}"))
+                total += len(textwrap.wrap("lorem ipsum dolor sit amet " * 3, 20))
+            return total
+
+        print(work(20_000))
+    """,
+}
+
+#: Trace filters of the workloads recorded with one (`--trace-filter`).
+FILTERS = {
+    "skipped hot loop: 20M iterations": """
+        [meta]
+        name = "skip-the-loop"
+        version = 1
+
+        [scope]
+        default_exec = "trace"
+        default_value_action = "allow"
+
+        [[scope.rules]]
+        selector = "obj:glob:*.loop"
+        exec = "skip"
+    """,
+    "50 locals: redaction rules": """
+        [meta]
+        name = "redaction-rules"
+        version = 1
+
+        [scope]
+        default_exec = "trace"
+        default_value_action = "allow"
+
+        [[scope.rules]]
+        selector = "pkg:glob:*"
+
+        [[scope.rules.value_patterns]]
+        selector = "local:glob:v0*"
+        action = "redact"
+
+        [[scope.rules.value_patterns]]
+        selector = "local:regex:^v4[0-4]$"
+        action = "drop"
+
+        [[scope.rules.value_patterns]]
+        selector = "local:tokens:customer, email, phone, address, birth date"
+        action = "redact"
+
+        [[scope.rules.value_patterns]]
+        selector = "local:literal:unused"
+        action = "redact"
+
+        [[scope.rules.value_patterns]]
+        selector = "arg:glob:secret_*"
+        action = "redact"
+
+        [[scope.rules.value_patterns]]
+        selector = "attr:regex:(?i)token"
+        action = "redact"
     """,
 }
 
@@ -168,10 +267,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept)")
     parser.add_argument("--format", default="json", choices=["json", "binary"])
     parser.add_argument("--only", help="run only workloads whose name contains this text")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON here")
     args = parser.parse_args()
 
     env = dict(os.environ)
     rows = []
+    cpu_seconds = {}  # workload -> (best untraced, best traced) CPU seconds, for --json
     with tempfile.TemporaryDirectory(prefix="codetracer-bench-") as tmp:
         work = Path(tmp)
         for name, source in WORKLOADS.items():
@@ -179,6 +280,11 @@ def main() -> None:
                 continue
             script = work / "workload.py"
             script.write_text(textwrap.dedent(source))
+            filter_args = []
+            if name in FILTERS:
+                filter_file = work / "filter.toml"
+                filter_file.write_text(textwrap.dedent(FILTERS[name]))
+                filter_args = ["--trace-filter", str(filter_file)]
             plain = [sys.executable, str(script)]
             untraced_runs = [run_once(plain, env) for _ in range(args.repeat)]
             untraced = min(run[0] for run in untraced_runs)
@@ -189,7 +295,7 @@ def main() -> None:
                 shutil.rmtree(out, ignore_errors=True)
                 traced_argv = [
                     sys.executable, "-m", "codetracer_python_recorder",
-                    "--out-dir", str(out), "--format", args.format, str(script),
+                    "--out-dir", str(out), "--format", args.format, *filter_args, str(script),
                 ]
                 elapsed, cpu, peak = run_once(traced_argv, env)
                 best_cpu = min(best_cpu, cpu)
@@ -206,6 +312,7 @@ def main() -> None:
                 name, untraced, best_traced, best_traced / untraced, rss / 1024, events,
                 size / 2**20, rate, per_event_us, per_event_cpu_us,
             ))
+            cpu_seconds[name] = (untraced_cpu, best_cpu)
             print(f"bench: {name} done", file=sys.stderr)
         io_lines = []
         if not args.only or args.only in IO_NAME:
@@ -229,6 +336,40 @@ def main() -> None:
     if io_lines:
         print()
         print("\n".join(io_lines))
+    if args.json:
+        write_json(args.json, rows, cpu_seconds, args)
+
+
+def write_json(
+    path: Path, rows: list[tuple], cpu_seconds: dict[str, tuple[float, float]], args: argparse.Namespace
+) -> None:
+    """Writes the measured rows as JSON: `{"python", "format", "repeat", "workloads": [...]}`.
+
+    Each workload also gets its best untraced and traced CPU seconds (user +
+    system) and their ratio, `cpu_slowdown`, which a busy machine disturbs
+    far less than the wall-clock `slowdown`.
+    """
+    keys = (
+        "name", "untraced_s", "traced_s", "slowdown", "peak_rss_mib", "events",
+        "trace_mib", "events_per_s", "us_per_event", "cpu_us_per_event",
+    )
+    workloads = []
+    for row in rows:
+        workload = {key: (None if isinstance(value, float) and value != value else value)
+                    for key, value in zip(keys, row)}
+        untraced_cpu, traced_cpu = cpu_seconds[workload["name"]]
+        workload["untraced_cpu_s"] = untraced_cpu
+        workload["traced_cpu_s"] = traced_cpu
+        workload["cpu_slowdown"] = traced_cpu / untraced_cpu if untraced_cpu > 0 else None
+        workloads.append(workload)
+    report = {
+        "python": sys.version.split()[0],
+        "format": args.format,
+        "repeat": args.repeat,
+        "workloads": workloads,
+    }
+    path.write_text(json.dumps(report, indent=2) + "\n")
+
 
 if __name__ == "__main__":
     main()

@@ -14,6 +14,7 @@ use crate::normal_build;
 use crate::process::{self, Outcome, SignalPlan, SignalWhen, Spawn, Termination};
 use crate::python::Interpreter;
 use crate::realfault::{self, Setup};
+use crate::recovery::{self, RecoveryRun};
 use crate::scenario::{Case, Launch, PolicyVia, ProgramSource, RealFault, SignalTrigger};
 use crate::stderr::{self, StderrReport};
 
@@ -33,8 +34,12 @@ pub struct Observation {
     pub stderr: StderrReport,
     /// The fixture log.
     pub fixtures: FixtureLog,
-    /// The output directory.
+    /// The output directory (after `recover`, for a killed case).
     pub dir: DirReport,
+    /// The output directory's path.
+    pub dir_path: PathBuf,
+    /// The `recover` run of a killed case.
+    pub recovery: Option<RecoveryRun>,
     /// The command line, for reports.
     pub command: String,
 }
@@ -156,11 +161,14 @@ pub fn run_real(case: &Case, fault: &RealFault, dirs: &RunDirs) -> RecorderResul
     setup
         .collect()
         .map_err(|e| RecorderError::io(e, "collect the output of", &dirs.work))?;
-    Ok(Traced::Observed(observe(&dirs, spawn, outcome).into()))
+    Ok(Traced::Observed(
+        observe(&dirs, spawn, outcome, None).into(),
+    ))
 }
 
 /// The traced run: builds the command for the case's launch mode, sets the
-/// faults and policy, runs it in `dirs.work`, and inspects the result.
+/// faults and policy, runs it in `dirs.work`, and inspects the result (for a
+/// killed case, after running `recover` on the trace directory).
 pub fn run_traced(
     interpreter: &Interpreter,
     case: &Case,
@@ -169,11 +177,25 @@ pub fn run_traced(
     fresh_dir(&dirs.work)?;
     let spawn = traced_spawn(interpreter, case, dirs)?;
     let outcome = process::run(&spawn)?;
-    Ok(observe(dirs, spawn, outcome))
+    let recovery = match &case.faults.kill {
+        Some(_) => Some(recovery::run(
+            interpreter,
+            &dirs.trace,
+            &dirs.work,
+            base_env(),
+        )?),
+        None => None,
+    };
+    Ok(observe(dirs, spawn, outcome, recovery))
 }
 
 /// What a finished traced run left: output, stderr, fixture log, directory.
-fn observe(dirs: &RunDirs, spawn: Spawn, outcome: Outcome) -> Observation {
+fn observe(
+    dirs: &RunDirs,
+    spawn: Spawn,
+    outcome: Outcome,
+    recovery: Option<RecoveryRun>,
+) -> Observation {
     let stderr_text = String::from_utf8_lossy(&outcome.stderr).into_owned();
     save_output(&dirs.work, &spawn.command_line, &outcome);
     Observation {
@@ -181,6 +203,8 @@ fn observe(dirs: &RunDirs, spawn: Spawn, outcome: Outcome) -> Observation {
         stderr_text,
         fixtures: FixtureLog::read(&dirs.fixtures_log),
         dir: inspect::inspect(&dirs.trace, &dirs.work),
+        dir_path: dirs.trace.clone(),
+        recovery,
         command: spawn.command_line,
         outcome,
     }
@@ -234,10 +258,10 @@ fn traced_spawn(interpreter: &Interpreter, case: &Case, dirs: &RunDirs) -> Recor
     if let Some(failpoints) = case.faults.failpoints_env() {
         env.push(("FAILPOINTS".into(), failpoints.into()));
     }
-    if let Some(plan) = &case.faults.faultfs_plan {
+    if let Some(plan) = case.faults.plan_with_kill() {
         env.push((
             "CODETRACER_FAULTFS_PLAN".into(),
-            substitute(plan, dirs).into(),
+            substitute(&plan, dirs).into(),
         ));
     }
     for (key, value) in &program.env {

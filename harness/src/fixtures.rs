@@ -44,6 +44,12 @@ pub enum FixtureEvent {
         /// Fail point name.
         name: String,
     },
+    /// A `kill=` plan clause fired: the process SIGKILLed itself.
+    Kill {
+        /// The plan clause (`kill=write#3`).
+        #[serde(default)]
+        rule: String,
+    },
 }
 
 /// The parsed fixture log of one run.
@@ -80,6 +86,14 @@ impl FixtureLog {
         self.events
             .iter()
             .any(|event| matches!(event, FixtureEvent::Failpoint { name: n } if n == name))
+    }
+
+    /// The `kill=` clause that fired, if one did.
+    pub fn kill_fired(&self) -> Option<&str> {
+        self.events.iter().find_map(|event| match event {
+            FixtureEvent::Kill { rule } => Some(rule.as_str()),
+            _ => None,
+        })
     }
 
     /// The operations, in order.
@@ -170,6 +184,7 @@ mod tests {
         "{\"event\":\"op\",\"kind\":\"write\",\"index\":2,\"kind_index\":1,\"path\":\"/t/a\"}\n",
         "{\"event\":\"fault\",\"kind\":\"write\",\"index\":2,\"errno\":28,\"rule\":\"quota=1\"}\n",
         "{\"event\":\"failpoint\",\"name\":\"recorder::finish\"}\n",
+        "{\"event\":\"kill\",\"kind\":\"write\",\"index\":2,\"rule\":\"kill=write#1\"}\n",
         "not json\n",
     );
 
@@ -181,6 +196,7 @@ mod tests {
         assert_eq!(log.faults().len(), 1);
         assert!(log.failpoint_fired("recorder::finish"));
         assert!(!log.failpoint_fired("recorder::writer"));
+        assert_eq!(log.kill_fired(), Some("kill=write#1"));
         assert_eq!(log.unparsed, vec!["not json".to_string()]);
     }
 

@@ -101,6 +101,8 @@ pub fn judge(case: &Case, observed: &Observation, baseline: Option<&Baseline>) -
         &mut differences,
     );
     check_trace(case, observed, &mut differences);
+    check_reported_output(observed, &mut differences);
+    differences.extend(crate::recovery::judge(case, observed));
     differences.extend(observed.dir.leftovers.iter().cloned());
     check_errors(case, observed, &mut differences);
     match (&expect.stdout, baseline) {
@@ -214,6 +216,18 @@ fn check_trace(case: &Case, observed: &Observation, differences: &mut Vec<String
                     wanted.join(" or ")
                 ));
             }
+            let readable = match state {
+                Observed::Complete(balance) => Some(balance.events),
+                Observed::Partial { events, .. } => Some(*events),
+                Observed::Absent => None,
+            };
+            if let (Some(min), Some(events)) = (expect.min_events, readable) {
+                if events < min {
+                    differences.push(format!(
+                        "the trace holds {events} readable events, expected at least {min}"
+                    ));
+                }
+            }
             if let (Observed::Partial { reason, .. }, Some(wanted)) =
                 (state, &expect.partial_reason)
             {
@@ -221,11 +235,53 @@ fn check_trace(case: &Case, observed: &Observation, differences: &mut Vec<String
                     differences.push(format!("partial trace reason {reason}, expected {wanted}"));
                 }
             }
-            if state.state() == TraceState::Partial && !case.policy.keep_partial() {
+            // SIGTERM/SIGHUP keep the trace partial whatever the policy says,
+            // and after a kill `recover` made it.
+            let terminated = matches!(state, Observed::Partial { reason, .. }
+                if reason == recorder_errors::ErrorCode::Terminated.as_str());
+            let recovered = case.faults.kill.is_some();
+            if state.state() == TraceState::Partial
+                && !case.policy.keep_partial()
+                && !terminated
+                && !recovered
+            {
                 differences.push(
                     "a partial trace was kept although keep_partial_trace is off".to_string(),
                 );
             }
+        }
+    }
+}
+
+/// The output state an error reports (its trailer's `output`) must be the
+/// one on disk: `absent` with nothing left, `partial` with a marked partial
+/// trace, `partial-leftovers` with something left. (A killed case is judged after
+/// `recover`, so its directory no longer shows what the error said.)
+fn check_reported_output(observed: &Observation, differences: &mut Vec<String>) {
+    if observed.recovery.is_some() {
+        return;
+    }
+    let state = observed.dir.state.as_ref().ok().map(Observed::state);
+    let leftovers = !observed.dir.leftovers.is_empty();
+    for trailer in &observed.stderr.trailers {
+        let Some(output) = trailer.output.as_deref() else {
+            continue;
+        };
+        let matches = match output {
+            "absent" => state == Some(TraceState::Absent) && !leftovers,
+            "partial" => state == Some(TraceState::Partial),
+            // Whatever is left (files in no valid state included), something is.
+            "partial-leftovers" => leftovers || state != Some(TraceState::Absent),
+            "complete" => state == Some(TraceState::Complete),
+            _ => false,
+        };
+        if !matches {
+            differences.push(format!(
+                "{} reports output={output}, but the trace directory is {}{}",
+                trailer.error_code,
+                observed.dir.describe(),
+                if leftovers { " with leftovers" } else { "" }
+            ));
         }
     }
 }
@@ -405,6 +461,8 @@ trace = "absent"
             stderr_text: stderr_text.to_string(),
             fixtures: FixtureLog::parse(log),
             dir,
+            dir_path: std::path::PathBuf::from("trace"),
+            recovery: None,
             command: "python -m codetracer_python_recorder".to_string(),
         }
     }
@@ -442,6 +500,61 @@ trace = "absent"
         assert_eq!(
             differences,
             vec!["staging directory trace/.codetracer-staging-4242-0 left behind".to_string()]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn an_error_that_reports_another_output_than_the_disk_shows_fails() -> std::io::Result<()> {
+        let work = tempfile::tempdir()?;
+        std::fs::create_dir_all(work.path().join("trace"))?;
+        std::fs::write(work.path().join("trace/trace.json"), "[\n")?;
+        let said_absent = TRAILER.replace("\"context\":{}", "\"context\":{\"output\":\"absent\"}");
+        let dir = absent_dir(work.path());
+        let observed = observation(10, "", &said_absent, FIRED, dir);
+        let differences = judge(&case(ABORT_SCENARIO), &observed, Some(&baseline("hi\n")));
+        assert!(
+            differences.iter().any(|d| d
+                .starts_with("ERR_DISK_FULL reports output=absent, but the trace directory is")),
+            "{differences:?}"
+        );
+        let said_left = TRAILER.replace(
+            "\"context\":{}",
+            "\"context\":{\"output\":\"partial-leftovers\"}",
+        );
+        let observed = observation(10, "", &said_left, FIRED, absent_dir(work.path()));
+        let differences = judge(&case(ABORT_SCENARIO), &observed, Some(&baseline("hi\n")));
+        assert!(
+            !differences.iter().any(|d| d.contains("reports output=")),
+            "partial-leftovers matches the stray file: {differences:?}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_kill_that_never_fired_or_a_recover_never_run_fails() -> std::io::Result<()> {
+        let work = tempfile::tempdir()?;
+        let text = ABORT_SCENARIO
+            .replace("faultfs_plan = \"quota=10\"", "kill = \"write#3\"")
+            .replace("failpoints = { \"recorder::writer\" = \"off\" }\n", "")
+            .replace("exit_code = 10", "exit_code = 137")
+            .replace("trace = \"absent\"", "trace = \"partial\"");
+        let killed = case(&text);
+        assert_eq!(
+            killed.faults.plan_with_kill().as_deref(),
+            Some("kill=write#3")
+        );
+        let observed = observation(137, "", TRAILER, "", absent_dir(work.path()));
+        let differences = judge(&killed, &observed, Some(&baseline("hi\n")));
+        assert!(
+            differences
+                .iter()
+                .any(|d| d.starts_with("kill=write#3 never fired")),
+            "{differences:?}"
+        );
+        assert!(
+            differences.iter().any(|d| d == "recover was not run"),
+            "{differences:?}"
         );
         Ok(())
     }

@@ -22,6 +22,7 @@ pub mod pool;
 pub mod process;
 pub mod python;
 pub mod realfault;
+pub mod recovery;
 pub mod report;
 pub mod scenario;
 pub mod select;

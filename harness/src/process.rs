@@ -53,7 +53,6 @@ impl ChildHook {
     /// Wraps `hook`.
     ///
     /// # Safety
-    ///
     /// `hook` runs in the forked child of a multi-threaded process: it may
     /// only make async-signal-safe calls (no allocation, no locks).
     pub unsafe fn new(hook: impl Fn() -> io::Result<()> + Send + Sync + 'static) -> ChildHook {

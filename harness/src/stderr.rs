@@ -14,6 +14,9 @@ pub struct Trailer {
     pub error_kind: String,
     /// Message.
     pub message: String,
+    /// The output state the error reports (`context.output`: `absent`,
+    /// `partial`, `partial-leftovers`), when it says one.
+    pub output: Option<String>,
 }
 
 impl Trailer {
@@ -84,10 +87,16 @@ pub fn parse(stderr: &str) -> StderrReport {
                             .unwrap_or("")
                             .to_string()
                     };
+                    let output = object
+                        .get("context")
+                        .and_then(|context| context.get("output"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
                     let trailer = Trailer {
                         error_code: text("error_code"),
                         error_kind: text("error_kind"),
                         message: text("message"),
+                        output,
                     };
                     report.codes.push(trailer.error_code.clone());
                     report.trailers.push(trailer);

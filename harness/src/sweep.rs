@@ -2,6 +2,7 @@
 //! each one in turn (`fail=any#i:<errno>`) and check the outcome contract.
 
 use std::fmt::Write as _;
+use std::ops::RangeInclusive;
 use std::path::Path;
 
 use recorder_errors::OnRecorderError;
@@ -100,6 +101,20 @@ pub fn sweep_case(
     root: &Path,
     progress: &(dyn Fn(&SweepRow) + Sync),
 ) -> SweepReport {
+    sweep_indices(interpreter, case, 1..=u64::MAX, jobs, root, progress)
+}
+
+/// Like [`sweep_case`], but fails only the operation indices in `indices`
+/// (the clean run is still made and checked, and `counts` covers all of
+/// it): a sweep split into index ranges, e.g. one test per range.
+pub fn sweep_indices(
+    interpreter: &Interpreter,
+    case: &Case,
+    indices: RangeInclusive<u64>,
+    jobs: usize,
+    root: &Path,
+    progress: &(dyn Fn(&SweepRow) + Sync),
+) -> SweepReport {
     let clean = without_faults(case);
     let case_root = root.join(dir_name(&case.id));
     let mut report = SweepReport {
@@ -131,12 +146,13 @@ pub fn sweep_case(
     };
     report.clean_differences = check_clean(&observed, &baseline);
     report.counts = observed.fixtures.op_counts().into_iter().collect();
-    let ops = observed.fixtures.ops();
+    let mut ops = observed.fixtures.ops();
     if ops.is_empty() {
         report
             .clean_differences
             .push("the clean run logged no faultfs operation (is the interpreter a failure-fixtures build?)".to_string());
     }
+    ops.retain(|(index, _, _)| indices.contains(index));
     report.rows = pool::map_ordered(&ops, jobs, |(index, kind, path)| {
         let mut faulty = clean.clone();
         faulty.faults.faultfs_plan = Some(format!("fail=any#{index}:{}", case.sweep.errno));
@@ -152,7 +168,11 @@ pub fn sweep_case(
                     describe_termination(observed.outcome.termination),
                     observed.dir.describe()
                 ),
-                differences: check_faulty(&faulty, *index, &observed, &baseline),
+                differences: if kind == READ_KIND {
+                    check_unreadable_filter(&faulty, *index, &observed, &baseline)
+                } else {
+                    check_faulty(&faulty, *index, &observed, &baseline)
+                },
             },
             Err(error) => SweepRow {
                 index: *index,
@@ -190,7 +210,7 @@ fn display_path(path: &str, work: &Path) -> String {
 
 /// The clean run must leave a complete trace and not change the program.
 fn check_clean(observed: &Observation, baseline: &Baseline) -> Vec<String> {
-    let mut differences = common_checks(observed);
+    let mut differences = common_checks(observed, baseline);
     if observed.outcome.termination != baseline.termination {
         differences.push(format!(
             "clean run: {}, the untraced run: {}",
@@ -213,7 +233,9 @@ fn check_clean(observed: &Observation, baseline: &Baseline) -> Vec<String> {
             stderr_difference(observed, baseline)
         ));
     }
-    if !matches!(observed.dir.state, Ok(Observed::Complete(_))) {
+    let terminated = matches!(&observed.dir.state,
+        Ok(Observed::Partial { reason, .. }) if reason == recorder_errors::ErrorCode::Terminated.as_str());
+    if !matches!(observed.dir.state, Ok(Observed::Complete(_))) && !terminated {
         differences.push(format!(
             "clean run left trace {}, expected complete",
             observed.dir.describe()
@@ -230,11 +252,14 @@ fn stderr_difference(observed: &Observation, baseline: &Baseline) -> String {
     )
 }
 
-/// Checks every run must pass: no hang, no crash, a valid state, no leftovers.
-fn common_checks(observed: &Observation) -> Vec<String> {
+/// Checks every run must pass: no hang, no crash (a death by the signal the
+/// untraced program dies by too, such as its own SIGTERM, is its own ending),
+/// a valid state, no leftovers.
+fn common_checks(observed: &Observation, baseline: &Baseline) -> Vec<String> {
     let mut differences = Vec::new();
     match observed.outcome.termination {
         Termination::TimedOut => differences.push("hang (process group killed)".to_string()),
+        Termination::Signaled(_) if observed.outcome.termination == baseline.termination => {}
         Termination::Signaled(signal) => {
             differences.push(format!("died by {}", crate::judge::signal_name(signal)))
         }
@@ -251,6 +276,66 @@ fn common_checks(observed: &Observation) -> Vec<String> {
     differences
 }
 
+/// The faultfs operation that reads a file: the recorder reads only its
+/// trace filters, before the program starts.
+const READ_KIND: &str = "read";
+
+/// Whether the fault at operation `index` fired in this run.
+fn fault_fired(observed: &Observation, index: u64) -> bool {
+    observed
+        .fixtures
+        .events
+        .iter()
+        .any(|event| matches!(event, FixtureEvent::Fault { index: i, .. } if *i == index))
+}
+
+/// The contract for a run whose trace filter could not be read: like a
+/// malformed filter, a Usage error (`ERR_INVALID_TRACE_FILTER`) under either
+/// policy, before the program starts (CLI: exit 2; API: `start()` raises),
+/// and nothing written.
+fn check_unreadable_filter(
+    case: &Case,
+    index: u64,
+    observed: &Observation,
+    baseline: &Baseline,
+) -> Vec<String> {
+    const CODE: &str = "ERR_INVALID_TRACE_FILTER";
+    let mut differences = common_checks(observed, baseline);
+    if !fault_fired(observed, index) {
+        differences.push(format!("fault at operation #{index} never fired"));
+    }
+    let expected = match case.program.launch {
+        Launch::Cli => recorder_errors::ErrorKind::Usage.exit_code(),
+        Launch::Api => 1,
+    };
+    let code = observed.outcome.termination.shell_code();
+    if code != Some(expected) {
+        differences.push(format!(
+            "{} after the trace filter could not be read, expected exit {expected} under either policy",
+            describe_termination(observed.outcome.termination)
+        ));
+    }
+    if !baseline.stdout.starts_with(&observed.outcome.stdout) {
+        differences.push("stdout is not a prefix of the untraced run's".to_string());
+    }
+    if !matches!(observed.dir.state, Ok(Observed::Absent)) {
+        differences.push(format!(
+            "trace {} after the trace filter could not be read, expected absent",
+            observed.dir.describe()
+        ));
+    }
+    if !observed.stderr.codes.iter().any(|found| found == CODE) {
+        differences.push(format!("no {CODE} reported on stderr"));
+    }
+    let trailers = observed.stderr.trailers.len();
+    if case.policy.json_errors() && trailers != 1 {
+        differences.push(format!(
+            "{trailers} JSON error trailers, expected exactly 1"
+        ));
+    }
+    differences
+}
+
 /// The outcome contract for a run whose `index`-th operation failed.
 fn check_faulty(
     case: &Case,
@@ -258,13 +343,8 @@ fn check_faulty(
     observed: &Observation,
     baseline: &Baseline,
 ) -> Vec<String> {
-    let mut differences = common_checks(observed);
-    let fired = observed
-        .fixtures
-        .events
-        .iter()
-        .any(|event| matches!(event, FixtureEvent::Fault { index: i, .. } if *i == index));
-    if !fired {
+    let mut differences = common_checks(observed, baseline);
+    if !fault_fired(observed, index) {
         differences.push(format!(
             "fault at operation #{index} never fired (this run did fewer operations than the clean run)"
         ));
@@ -275,9 +355,14 @@ fn check_faulty(
     let stdout_same = observed.outcome.stdout == baseline.stdout;
     let program_stderr = program_stderr(&observed.outcome.stderr);
     let stderr_same = program_stderr == baseline.stderr;
+    // The program ends itself by a signal (its own SIGTERM): the recorder
+    // cannot report anything after it, so any valid state is its outcome.
+    let own_signal = matches!(baseline.termination, Termination::Signaled(_))
+        && observed.outcome.termination == baseline.termination;
     let trailers = observed.stderr.trailers.len();
-    if let Ok(Observed::Partial { .. }) = observed.dir.state {
-        if !case.policy.keep_partial() {
+    if let Ok(Observed::Partial { reason, .. }) = &observed.dir.state {
+        let terminated = reason == recorder_errors::ErrorCode::Terminated.as_str();
+        if !case.policy.keep_partial() && !terminated {
             differences.push("partial trace kept although keep_partial_trace is off".to_string());
         }
     }
@@ -324,7 +409,8 @@ fn check_faulty(
                     ));
                 }
             } else if code == own {
-                if state != Some(TraceState::Complete) && observed.dir.state.is_ok() {
+                if state != Some(TraceState::Complete) && observed.dir.state.is_ok() && !own_signal
+                {
                     differences.push(format!(
                         "the program exited with its own code under abort but the trace is {}",
                         observed.dir.describe()
@@ -370,7 +456,10 @@ fn check_faulty(
                     stderr_difference(observed, baseline)
                 ));
             }
-            if state != Some(TraceState::Complete) && observed.stderr_text.trim().is_empty() {
+            if state != Some(TraceState::Complete)
+                && observed.stderr_text.trim().is_empty()
+                && !own_signal
+            {
                 differences.push("the trace was dropped without a warning on stderr".to_string());
             }
         }

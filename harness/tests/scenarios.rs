@@ -1,8 +1,16 @@
 //! Every case of every file in `scenarios/` as its own test, so nextest's
 //! parallelism, retries, JUnit output and `--partition` apply to scenarios;
-//! plus a `sweep::<case>` test for each case with `[sweep] in_tests = true`
-//! (one per distinct program, policy and errno: cases differing only in
-//! faults and expectations sweep identically).
+//! plus, for each case with `[sweep] in_tests = true` (one per distinct
+//! program, policy and errno: cases differing only in faults and
+//! expectations sweep identically), its sweep split into operation-index
+//! ranges, one test each (`sweep::<case>::ops-026-050`), so that
+//! `--partition hash:K/N` spreads the sweeps evenly over N machines.
+//!
+//! The ranges are fixed (`SWEEP_CHUNK` indices up to `SWEEP_MAX_OPS`), not
+//! computed from a clean run: listing the tests runs no Python and gives the
+//! same names on every machine, which partitioning needs. A range past the
+//! end of a case's operations passes after its clean run; the last range
+//! fails when a clean run has more operations than `SWEEP_MAX_OPS`.
 //!
 //! Active only with the `failure-fixtures` feature (the scenarios need fail
 //! points compiled into the recorder); without it the binary lists a single
@@ -12,6 +20,14 @@
 //! fault cannot be set up.
 
 use libtest_mimic::{Arguments, Trial};
+
+/// Operation indices per sweep test.
+#[cfg(feature = "failure-fixtures")]
+const SWEEP_CHUNK: u64 = 25;
+/// The most faultfs operations a swept case may have (the shipped ones have
+/// 19 to 65); raise it when a new scenario needs more.
+#[cfg(feature = "failure-fixtures")]
+const SWEEP_MAX_OPS: u64 = 100;
 
 fn main() {
     let args = Arguments::from_args();
@@ -32,7 +48,13 @@ fn trials() -> Vec<Trial> {
 
     use harness::{realfault, scenario};
 
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+    // nextest sets CARGO_MANIFEST_DIR at run time too (remapped with
+    // `--workspace-remap` when running from an archive on another machine).
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || env!("CARGO_MANIFEST_DIR").into(),
+        std::path::PathBuf::from,
+    );
+    let root = manifest
         .parent()
         .unwrap_or_else(|| Path::new(".."))
         .to_path_buf();
@@ -42,8 +64,7 @@ fn trials() -> Vec<Trial> {
             let swept = cases.iter().filter(|case| case.sweep.in_tests);
             let sweeps: Vec<Trial> = harness::sweep::distinct_sweeps(swept)
                 .into_iter()
-                .cloned()
-                .map(|case| Trial::test(format!("sweep::{}", case.id), move || sweep_case(&case)))
+                .flat_map(sweep_trials)
                 .collect();
             cases
                 .into_iter()
@@ -87,8 +108,27 @@ fn run_case(case: &harness::scenario::Case) -> Result<(), libtest_mimic::Failed>
     Err(message.into())
 }
 
+/// The sweep of `case` as one test per index range: `sweep::<id>::ops-001-025`, ...
 #[cfg(feature = "failure-fixtures")]
-fn sweep_case(case: &harness::scenario::Case) -> Result<(), libtest_mimic::Failed> {
+fn sweep_trials(case: &harness::scenario::Case) -> Vec<Trial> {
+    (1..=SWEEP_MAX_OPS)
+        .step_by(SWEEP_CHUNK as usize)
+        .map(|first| {
+            let last = (first + SWEEP_CHUNK - 1).min(SWEEP_MAX_OPS);
+            let case = case.clone();
+            Trial::test(
+                format!("sweep::{}::ops-{first:03}-{last:03}", case.id),
+                move || sweep_range(&case, first..=last),
+            )
+        })
+        .collect()
+}
+
+#[cfg(feature = "failure-fixtures")]
+fn sweep_range(
+    case: &harness::scenario::Case,
+    indices: std::ops::RangeInclusive<u64>,
+) -> Result<(), libtest_mimic::Failed> {
     use harness::{python, sweep};
 
     let interpreter = python::resolve(None).map_err(|error| error.to_string())?;
@@ -97,10 +137,22 @@ fn sweep_case(case: &harness::scenario::Case) -> Result<(), libtest_mimic::Faile
         .tempdir()
         .map_err(|error| error.to_string())?;
     let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let report = sweep::sweep_case(&interpreter, case, jobs, work.path(), &|_| {});
-    if report.passed() {
+    let covers_the_end = *indices.end() == SWEEP_MAX_OPS;
+    let report = sweep::sweep_indices(&interpreter, case, indices, jobs, work.path(), &|_| {});
+    let operations: usize = report.counts.iter().map(|(_, n)| n).sum();
+    let mut failure = String::new();
+    if !report.passed() {
+        failure.push_str(&sweep::table(&report));
+    }
+    if covers_the_end && operations as u64 > SWEEP_MAX_OPS {
+        failure.push_str(&format!(
+            "the clean run has {operations} faultfs operations, more than the {SWEEP_MAX_OPS} \
+             the sweep tests cover: raise SWEEP_MAX_OPS in harness/tests/scenarios.rs\n"
+        ));
+    }
+    if failure.is_empty() {
         Ok(())
     } else {
-        Err(sweep::table(&report).into())
+        Err(failure.into())
     }
 }

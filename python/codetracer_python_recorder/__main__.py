@@ -1,7 +1,5 @@
 """``python -m codetracer_python_recorder``: see :mod:`codetracer_python_recorder.cli`."""
 
-import sys
+from .launcher import launch
 
-from .cli import main
-
-sys.exit(main())
+launch()

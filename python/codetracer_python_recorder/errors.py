@@ -5,11 +5,17 @@ per error kind) carrying a stable ``code`` (``ERR_*``), a ``kind``
 (``Usage``/``Environment``/``Target``/``Internal``) and a ``context`` dict.
 The native module instantiates these classes, so ``except UsageError`` works
 for errors raised from Rust and from the package's own Python code alike.
+
+With the policy's ``json_errors`` on, every error that leaves the package
+writes one JSON trailer line on stderr: the native layer writes it for the
+errors it raises, and the package's public functions (decorated with
+:func:`reports_errors`) for the errors its Python code raises.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import functools
+from typing import Any, Callable, Mapping, TypeVar
 
 from . import _native
 
@@ -20,6 +26,8 @@ __all__ = [
     "TargetError",
     "InternalError",
     "EXIT_CODES",
+    "report",
+    "reports_errors",
 ]
 
 #: Process exit code of a run aborted by an error of each kind (``"Usage"`` ->
@@ -34,6 +42,9 @@ class RecorderError(Exception):
     """
 
     default_kind = "Internal"
+    #: Whether the error's JSON trailer was dealt with when it surfaced (the
+    #: native layer sets it on the errors it raises, :func:`report` on the others).
+    _reported = False
 
     def __init__(
         self,
@@ -70,6 +81,31 @@ class RecorderError(Exception):
 
 def _rebuild(cls, message, code, kind, context):
     return cls(message, code=code, kind=kind, context=context)
+
+
+def report(error: RecorderError) -> None:
+    """Writes ``error``'s JSON trailer on stderr (when ``json_errors`` is on), once per error."""
+    if error._reported:
+        return
+    error._reported = True
+    _native.write_error_trailer(error.code, error.kind, error.message, {str(k): str(v) for k, v in error.context.items()})
+
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def reports_errors(function: _Function) -> _Function:
+    """Decorates a public function: a ``RecorderError`` leaving it gets its JSON trailer (:func:`report`)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except RecorderError as error:
+            report(error)
+            raise
+
+    return wrapper  # type: ignore[return-value]
 
 
 class UsageError(RecorderError):

@@ -18,6 +18,8 @@ TIMEOUT = 120
 
 #: Files a trace directory holds when complete (json format).
 TRACE_FILES = {"trace.json", "trace_metadata.json", "trace_paths.json"}
+#: The same for the binary format (the default, as in 0.3).
+BINARY_TRACE_FILES = {"trace.bin", "trace_metadata.json", "trace_paths.json"}
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -97,7 +99,7 @@ def record_events(tmp_path: Path, source: str) -> list[dict]:
     """Records ``source`` through the CLI and returns the events of trace.json."""
     script = write_script(tmp_path, source)
     out = tmp_path / "trace"
-    result = run_cli(["--out-dir", str(out), str(script)])
+    result = run_cli(["--out-dir", str(out), "--format", "json", str(script)])
     assert result.returncode == 0, result.describe()
     return json.loads((out / "trace.json").read_text())
 
@@ -115,10 +117,10 @@ def recorder_entries(directory: Path) -> set[str]:
 
 
 def is_complete(directory: Path) -> bool:
-    """Every trace file present, no partial marker, no staging directory."""
+    """Every trace file present (either format), no partial marker, no staging directory."""
     entries = recorder_entries(directory)
     return (
-        TRACE_FILES <= entries
+        (TRACE_FILES <= entries or BINARY_TRACE_FILES <= entries)
         and "trace_partial.json" not in entries
         and not any(name.startswith(".codetracer-staging") for name in entries)
     )

@@ -15,7 +15,7 @@ EXAMPLE_NAMES = sorted(path.name for path in EXAMPLES.glob("*.py"))
 def test_every_example_records_a_complete_trace_with_identical_stdout(tmp_path, example):
     plain = run([str(EXAMPLES / example)])
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), str(EXAMPLES / example)])
+    traced = run_cli(["--out-dir", str(out), "--format", "json", str(EXAMPLES / example)])
     assert traced.returncode == plain.returncode == 0, traced.describe()
     assert traced.stdout == plain.stdout
     assert is_complete(out), sorted(p.name for p in out.iterdir()) if out.exists() else "no trace dir"

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import TIMEOUT, clean_env, run, run_cli, write_script
+from conftest import TIMEOUT, clean_env, is_complete, is_partial, recorder_entries, run, run_cli, write_script
 
 #: `EventLogKind` numbers of the IO events.
 WRITE, WRITE_OTHER, READ = 0, 2, 3
@@ -41,11 +42,11 @@ def content_bytes(metadata: dict, content: str) -> bytes:
 
 
 def traced_and_untraced(tmp_path: Path, source: str, *flags: str, stdin: str | None = None, **env: str):
-    """Runs ``source`` untraced and through the CLI; returns both runs and the trace directory."""
+    """Runs ``source`` untraced and through the CLI (JSON trace); returns both runs and the trace directory."""
     script = write_script(tmp_path, source)
     out = tmp_path / "trace"
     untraced = run([str(script)], env=plain_env(**env), input=stdin)
-    traced = run_cli(["--out-dir", str(out), *flags, str(script)], env=plain_env(**env), input=stdin)
+    traced = run_cli(["--out-dir", str(out), "--format", "json", *flags, str(script)], env=plain_env(**env), input=stdin)
     return traced, untraced, out
 
 
@@ -224,7 +225,7 @@ def test_binary_and_undecodable_output_is_recorded_losslessly(tmp_path):
         assert completed.returncode == 0, completed.stderr
         return completed.stdout
 
-    traced = output(["-m", "codetracer_python_recorder", "--out-dir", str(out), str(script)])
+    traced = output(["-m", "codetracer_python_recorder", "--out-dir", str(out), "--format", "json", str(script)])
     assert traced == output([str(script)]) == b"\xff\xfe not utf-8\nescaped \xff\nplain \xc3\xa9\n"
     writes = [(meta.get("encoding"), content_bytes(meta, text)) for kind, meta, text in io_events(out) if kind == WRITE]
     assert writes == [
@@ -250,7 +251,7 @@ def test_the_recorders_own_stderr_lines_are_never_recorded(tmp_path, mode):
     """
     script = write_script(tmp_path, source)
     out = tmp_path / "trace"
-    traced = run_cli(["--out-dir", str(out), "--io-capture", mode, "--codetracer-json-errors", str(script)], env=plain_env())
+    traced = run_cli(["--out-dir", str(out), "--format", "json", "--io-capture", mode, "--codetracer-json-errors", str(script)], env=plain_env())
     assert traced.returncode == 0, traced.describe()
     lines = traced.stderr.splitlines()
     assert lines[0] == "program err 1" and lines[-1] == "program err 2", traced.stderr
@@ -267,24 +268,68 @@ def test_capture_off_leaves_the_streams_alone_and_records_no_io(tmp_path, flags,
     assert io_events(out) == []
 
 
-def test_io_capture_policy_spellings_and_snapshot():
-    def snapshot(code: str = "", **env: str) -> dict:
-        result = run(
-            ["-c", f"import json, codetracer_python_recorder as r\n{code}\nprint(json.dumps(r.policy_snapshot()['io_capture']))"],
-            env=clean_env(**env),
-        )
-        assert result.returncode == 0, result.describe()
-        return json.loads(result.stdout)
+API_PROGRAM = """
+import os, sys
+import codetracer_python_recorder as r
+r.configure_policy({policy})
+original = sys.stdout
+with r.trace({out!r}, format="json"):
+    print("proxied", flush=True)
+    os.write(1, b"direct\\n")
+    replaced = sys.stdout is not original
+print("replaced while recording:", replaced)
+"""
 
-    assert snapshot() == {"line_proxies": True, "fd_fallback": False}
-    assert snapshot(CODETRACER_CAPTURE_IO="proxies,fd") == {"line_proxies": True, "fd_fallback": True}
-    assert snapshot(CODETRACER_CAPTURE_IO="off") == {"line_proxies": False, "fd_fallback": False}
-    assert snapshot("r.configure_policy(io_capture='proxies+fd')") == {"line_proxies": True, "fd_fallback": True}
-    assert snapshot("r.configure_policy(io_capture_line_proxies=False, io_capture_fd_fallback=True)") == {
-        "line_proxies": False,
-        "fd_fallback": True,
-    }
-    assert snapshot("r.configure_policy(io_capture=False)") == {"line_proxies": False, "fd_fallback": False}
+
+@pytest.mark.parametrize(
+    "policy, replaced, recorded",
+    [
+        ("", True, [("proxied\n", False)]),
+        ("io_capture_fd_fallback=True", True, [("proxied\n", False), ("direct\n", True)]),
+        ("io_capture_line_proxies=False", False, []),
+        ("io_capture_line_proxies=False, io_capture_fd_fallback=True", False, []),
+    ],
+    ids=["default", "mirror", "off", "mirror-needs-proxies"],
+)
+def test_the_policy_set_through_the_api_decides_what_is_captured(tmp_path, policy, replaced, recorded):
+    out = tmp_path / "trace"
+    script = write_script(tmp_path, API_PROGRAM.format(policy=policy, out=str(out)))
+    result = run([str(script)], env=plain_env())
+    assert result.returncode == 0, result.describe()
+    assert result.stdout == f"proxied\ndirect\nreplaced while recording: {replaced}\n"
+    events = [(content_bytes(meta, text).decode(), bool(meta.get("mirror"))) for _, meta, text in io_events(out)]
+    assert events == recorded
+
+
+IO_FILTER_PROGRAM = """
+import sys
+print("to stdout")
+sys.stderr.write("to stderr\\n")
+print("stdout proxied:", type(sys.stdout) is not sys.stdout.__class__, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "io_table, recorded, proxied",
+    [
+        ("", [(WRITE, "to stdout\n"), (WRITE_OTHER, "to stderr\n"), (WRITE_OTHER, "stdout proxied: True\n")], True),
+        ('[io]\ncapture = true\nstreams = ["stderr", "files"]\n',
+         [(WRITE_OTHER, "to stderr\n"), (WRITE_OTHER, "stdout proxied: False\n")], False),
+        ('[io]\ncapture = false\nstreams = ["stdout", "stderr"]\n', [], False),
+    ],
+    ids=["no-io-table", "stderr-only", "capture-false"],
+)
+def test_a_trace_filters_io_table_narrows_the_capture(tmp_path, io_table, recorded, proxied):
+    (tmp_path / ".codetracer").mkdir()
+    (tmp_path / ".codetracer" / "trace-filter.toml").write_text(
+        f'[meta]\nname = "project"\nversion = 1\n\n{io_table}\n'
+        '[scope]\ndefault_exec = "trace"\ndefault_value_action = "allow"\n'
+    )
+    traced, untraced, out = traced_and_untraced(tmp_path, IO_FILTER_PROGRAM)
+    assert traced.returncode == untraced.returncode == 0, traced.describe()
+    assert traced.stdout == untraced.stdout == "to stdout\n"
+    assert traced.stderr == f"to stderr\nstdout proxied: {proxied}\n", traced.describe()
+    assert [(kind, content_bytes(meta, text).decode()) for kind, meta, text in io_events(out)] == recorded
 
 
 @pytest.mark.parametrize(
@@ -298,3 +343,71 @@ def test_bad_io_capture_values_are_usage_errors(tmp_path, flags, env, named):
     assert result.stdout == ""
     assert "ERR_INVALID_POLICY_VALUE" in result.stderr and "proxies,fd" in result.stderr
     assert named in result.stderr
+
+
+FORKING_PROGRAM = """
+import os, sys
+print("parent before", flush=True)
+pid = os.fork()
+if pid == 0:
+    print("child proxied:", type(sys.stdout) is not sys.stdout.__class__, flush=True)
+    os.write(1, b"child direct\\n")
+    sys.exit(0)
+os.waitpid(pid, 0)
+print("parent after", flush=True)
+"""
+
+
+def io_texts(trace_dir: Path, stream: str | None = None) -> list[str]:
+    """The texts of the IO events (of ``stream`` only, when given)."""
+    return [
+        content_bytes(meta, text).decode()
+        for _, meta, text in io_events(trace_dir)
+        if stream is None or meta["stream"] == stream
+    ]
+
+
+@pytest.mark.parametrize("mode", ["proxies", "proxies+fd"])
+def test_a_fork_child_gets_its_streams_back_and_never_writes_the_parent_s_trace(tmp_path, mode):
+    traced, untraced, out = traced_and_untraced(tmp_path, FORKING_PROGRAM, "--io-capture", mode)
+    assert traced.returncode == untraced.returncode == 0, traced.describe()
+    assert traced.stdout == untraced.stdout == "parent before\nchild proxied: False\nchild direct\nparent after\n"
+    if mode == "proxies":  # with the mirror, python warns about fork() in a multi-threaded process
+        assert traced.stderr == untraced.stderr, traced.describe()
+    assert is_complete(out), recorder_entries(out)
+    assert io_texts(out, "stdout") == ["parent before\n", "parent after\n"]
+
+
+@pytest.mark.parametrize("mode", ["proxies", "proxies+fd"])
+def test_a_followed_fork_child_captures_into_its_own_trace(tmp_path, mode):
+    traced, untraced, out = traced_and_untraced(
+        tmp_path, FORKING_PROGRAM, "--io-capture", mode, "--codetracer-follow-fork"
+    )
+    assert traced.returncode == untraced.returncode == 0, traced.describe()
+    assert traced.stdout == "parent before\nchild proxied: True\nchild direct\nparent after\n", traced.describe()
+    assert io_texts(out, "stdout") == ["parent before\n", "parent after\n"]
+    (child,) = tmp_path.glob("trace.fork-*")
+    assert is_complete(child), recorder_entries(child)
+    expected = ["child proxied: True\n"] + (["child direct\n"] if mode == "proxies+fd" else [])
+    assert io_texts(child, "stdout") == expected
+
+
+TERMINATED_PROGRAM = """
+import os, signal, sys
+print("first", flush=True)
+os.write(1, b"direct\\n")
+sys.stderr.write("err line\\n")
+os.kill(os.getpid(), signal.SIGTERM)
+print("never")
+"""
+
+
+@pytest.mark.parametrize("mode", ["proxies", "proxies+fd"])
+def test_sigterm_finishes_the_capture_and_the_program_s_output_survives(tmp_path, mode):
+    traced, untraced, out = traced_and_untraced(tmp_path, TERMINATED_PROGRAM, "--io-capture", mode)
+    assert traced.returncode == untraced.returncode == -signal.SIGTERM, traced.describe()
+    assert (traced.stdout, traced.stderr) == (untraced.stdout, untraced.stderr) == ("first\ndirect\n", "err line\n")
+    assert is_partial(out), recorder_entries(out)
+    assert json.loads((out / "trace_partial.json").read_text())["reason"] == "ERR_TERMINATED"
+    expected = ["first\n", "direct\n", "err line\n"] if mode == "proxies+fd" else ["first\n", "err line\n"]
+    assert io_texts(out) == expected

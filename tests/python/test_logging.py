@@ -136,6 +136,40 @@ def test_no_trailer_when_json_errors_is_off():
     assert result.stderr == ""
 
 
+PYTHON_SURFACE_ERRORS = """
+import codetracer_python_recorder as r
+for call in (
+    lambda: r.start(OUT, format="xml"),
+    lambda: r.start(OUT, trace_filter=MISSING),
+    lambda: r.configure_policy(propagate_script_exit="maybe"),
+    lambda: r.configure_policy(no_such_key=True),
+):
+    try:
+        call()
+    except r.UsageError as error:
+        print(error.code)
+"""
+
+
+def test_errors_of_the_python_surface_write_one_trailer_each(tmp_path):
+    code = f"OUT = {str(tmp_path / 'out')!r}\nMISSING = {str(tmp_path / 'missing.toml')!r}\n" + PYTHON_SURFACE_ERRORS
+    codes = ["ERR_UNSUPPORTED_FORMAT", "ERR_INVALID_TRACE_FILTER", "ERR_INVALID_POLICY_VALUE", "ERR_INVALID_POLICY_VALUE"]
+    result = run(["-c", code], env=clean_env(CODETRACER_JSON_ERRORS="1"))
+    assert result.stdout.split() == codes, result.describe()
+    trailers = result.trailers()
+    assert [t["error_code"] for t in trailers] == codes, result.stderr
+    assert all(set(t) == TRAILER_FIELDS and t["error_kind"] == "Usage" for t in trailers)
+    assert trailers[0]["context"]["format"] == "xml"
+    assert trailers[1]["context"]["path"] == str(tmp_path / "missing.toml")
+    assert trailers[2]["context"]["key"] == "propagate_script_exit"
+    # The unknown key's message lists every key configure_policy accepts, those held in Python too.
+    for key in ("on_recorder_error", "json_errors", "module_name_from_globals", "propagate_script_exit",
+                "io_capture_line_proxies", "io_capture_fd_fallback"):
+        assert key in trailers[3]["message"], trailers[3]
+    quiet = run(["-c", code], env=clean_env())
+    assert quiet.stdout.split() == codes and quiet.trailers() == [], quiet.describe()
+
+
 def test_cli_trailer_for_a_start_failure_is_written_once(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
@@ -207,3 +241,54 @@ def test_cli_log_file_flag_receives_the_disable_warning(tmp_path):
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert [line["level"] for line in lines] == ["WARN"]
     assert lines[0]["error_code"].startswith("ERR_")
+
+
+def test_a_debug_run_logs_start_activation_tool_detach_and_finish_as_json_with_the_run_id(tmp_path):
+    script = write_script(tmp_path, "def f():\n    return 1\nf()\nprint('ok')\n")
+    out = tmp_path / "trace"
+    log = tmp_path / "recorder.log"
+    result = run_cli(
+        ["--out-dir", str(out), "--format", "json", str(script)],
+        env=clean_env(CODETRACER_LOG_LEVEL="debug", CODETRACER_LOG_FILE=str(log)),
+    )
+    assert result.returncode == 0, result.describe()
+    assert result.stdout == "ok\n"
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines, "a debug run writes log lines"
+    assert len({line["run_id"] for line in lines}) == 1
+    for line in lines:
+        assert LOG_FIELDS <= set(line), line
+    messages = [line["message"] for line in lines]
+
+    def first(prefix: str) -> dict:
+        found = [line for line in lines if line["message"].startswith(prefix)]
+        assert found, (prefix, messages)
+        return found[0]
+
+    started = first("recording started:")
+    assert started["level"] == "INFO"
+    assert f"dir={out}" in started["message"] and "format=json" in started["message"]
+    assert '"on_recorder_error":"abort"' in started["message"] and "filters=" in started["message"]
+    tool = first("monitoring tool id 3 taken")
+    activation = first("activation: recording starts")
+    assert str(script) in activation["message"]
+    detached = first("detached: monitoring tool 3 freed")
+    finished = first("recording finished:")
+    assert finished["level"] == "INFO"
+    assert "outcome=complete" in finished["message"]
+    fields = dict(part.split("=", 1) for part in finished["message"].split()[2:])
+    assert int(fields["events"]) > 5
+    assert int(fields["bytes"]) == sum(p.stat().st_size for p in out.iterdir())
+    assert int(fields["duration_ms"]) >= 0
+    order = [messages.index(line["message"]) for line in (tool, started, activation, detached, finished)]
+    assert order == sorted(order), messages
+
+
+def test_at_info_a_clean_run_logs_exactly_the_start_and_the_finish(tmp_path):
+    script = write_script(tmp_path, "print('ok')\n")
+    out = tmp_path / "trace"
+    result = run_cli(["--out-dir", str(out), str(script)], env=clean_env(CODETRACER_LOG_LEVEL="info"))
+    assert result.returncode == 0, result.describe()
+    assert result.stdout == "ok\n"
+    messages = [line["message"].split(":")[0] for line in result.logs()]
+    assert messages == ["recording started", "recording finished"], result.stderr

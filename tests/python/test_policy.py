@@ -13,6 +13,9 @@ DEFAULTS = {
     "log_level": "warn",
     "log_file": None,
     "json_errors": False,
+    "follow_fork": False,
+    "module_name_from_globals": True,
+    "propagate_script_exit": True,
     "io_capture": {"line_proxies": True, "fd_fallback": False},
 }
 
@@ -41,8 +44,10 @@ def test_environment_is_applied_on_import():
         CODETRACER_LOG_FILE="/tmp/ct.log",
         CODETRACER_JSON_ERRORS="1",
         CODETRACER_CAPTURE_IO="proxies+fd",
+        CODETRACER_FOLLOW_FORK="on",
     )
     assert policy == {
+        **DEFAULTS,
         "on_recorder_error": "disable",
         "require_trace": True,
         "keep_partial_trace": True,
@@ -50,6 +55,7 @@ def test_environment_is_applied_on_import():
         "log_file": "/tmp/ct.log",
         "json_errors": True,
         "io_capture": {"line_proxies": True, "fd_fallback": True},
+        "follow_fork": True,
     }
 
 
@@ -73,9 +79,9 @@ def test_explicit_settings_win_over_the_environment_even_after_refresh():
     assert policy["require_trace"] is True  # not set explicitly: the environment shows
 
 
-def test_none_drops_an_explicit_setting():
+def test_empty_string_drops_an_explicit_setting():
     policy = snapshot_after(
-        "r.configure_policy(require_trace=False)\nr.configure_policy(require_trace=None)",
+        "r.configure_policy(require_trace=False)\nr.configure_policy(require_trace='')",
         CODETRACER_REQUIRE_TRACE="1",
     )
     assert policy["require_trace"] is True
@@ -225,7 +231,7 @@ def test_bad_cli_values_exit_2_before_running_anything(tmp_path, flags):
 def test_trace_session_applies_overrides_after_refreshing_the_environment(tmp_path):
     code = f"""
 import json, codetracer_python_recorder as r
-session = r.TraceSession({str(tmp_path / 'out')!r}, on_recorder_error='disable', keep_partial_trace=True)
+session = r.TraceSession({str(tmp_path / 'out')!r}, policy=dict(on_recorder_error='disable', keep_partial_trace=True))
 session.start()
 policy = r.policy_snapshot()
 session.stop()

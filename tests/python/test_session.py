@@ -145,7 +145,7 @@ def test_the_cli_ignores_codetracer_trace(tmp_path):
 def test_metadata_records_the_policy_in_force(tmp_path):
     out = tmp_path / "out"
     result = run_api(
-        f"import codetracer_python_recorder as r\nwith r.trace({str(out)!r}, keep_partial_trace=True):\n    pass\n",
+        f"import codetracer_python_recorder as r\nwith r.trace({str(out)!r}, policy={{\"keep_partial_trace\": True}}):\n    pass\n",
         CODETRACER_ON_RECORDER_ERROR="disable",
     )
     assert result.returncode == 0, result.describe()

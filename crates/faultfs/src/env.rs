@@ -27,7 +27,8 @@ pub fn from_env() -> RecorderResult<Arc<dyn FileSystem>> {
 
 /// Fixture log: records that fail point `name` was reached (only in
 /// `failure-fixtures` builds, only when `name` appears in `FAILPOINTS`, once
-/// per name per process); a no-op otherwise.
+/// per name per process), and counts the reach for a `kill=<name>#<n>` plan
+/// clause; a no-op otherwise.
 pub fn note_failpoint(name: &str) {
     #[cfg(feature = "failpoints")]
     fixtures::note_failpoint(name);
@@ -40,7 +41,7 @@ mod fixtures {
     use std::collections::BTreeSet;
     use std::env;
     use std::path::{Path, PathBuf};
-    use std::sync::{Arc, Mutex};
+    use std::sync::{Arc, Mutex, OnceLock};
 
     use recorder_errors::prelude::*;
 
@@ -61,9 +62,11 @@ mod fixtures {
     static LOG: Mutex<Option<Arc<FixtureLog>>> = Mutex::new(None);
     /// Fail point names already recorded in the fixture log.
     static NOTED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    /// The process-wide fault filesystem when its plan kills at a fail point reach.
+    static KILL_WATCH: OnceLock<Arc<FaultFs<PhysicalFs>>> = OnceLock::new();
 
     pub(super) fn from_env() -> RecorderResult<Option<Arc<dyn FileSystem>>> {
-        let plan = env::var(PLAN_VAR).ok();
+        let plan = plan_from_env()?;
         let log_path = env::var_os(LOG_VAR).map(PathBuf::from);
         if plan.is_none() && log_path.is_none() && env::var_os(failpoints::VAR).is_none() {
             return Ok(None);
@@ -81,11 +84,32 @@ mod fixtures {
         };
         failpoints::configure_from_env(&FAILPOINTS)?;
         let fs = Arc::new(FaultFs::with_log(PhysicalFs::new(), plan, log));
+        if fs.plan().kills_at_failpoints() {
+            let _ = KILL_WATCH.set(Arc::clone(&fs));
+        }
         *slot = Some(Arc::clone(&fs));
         Ok(Some(fs))
     }
 
+    /// `CODETRACER_FAULTFS_PLAN`, if set; a value that is not UTF-8 is a
+    /// Usage error naming it (never silently no plan).
+    fn plan_from_env() -> RecorderResult<Option<String>> {
+        match env::var(PLAN_VAR) {
+            Ok(text) => Ok(Some(text)),
+            Err(env::VarError::NotPresent) => Ok(None),
+            Err(env::VarError::NotUnicode(value)) => {
+                let shown = value.to_string_lossy().into_owned();
+                Err(usage!(ErrorCode::InvalidFaultPlan,
+                    "{PLAN_VAR} is not valid UTF-8: {shown:?} (the bad bytes shown as U+FFFD)";
+                    "clause" = shown))
+            }
+        }
+    }
+
     pub(super) fn note_failpoint(name: &str) {
+        if let Some(fs) = KILL_WATCH.get() {
+            fs.reach_failpoint(name);
+        }
         if !failpoints::is_named(name) {
             return;
         }

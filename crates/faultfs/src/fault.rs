@@ -1,6 +1,7 @@
 //! `FaultFs<Inner>`: counts every operation and injects the faults of a
 //! [`FaultPlan`] (and, with the `failpoints` feature, of `fail` points).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -8,7 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::errno::os_error;
 use crate::fixture_log::FixtureLog;
-use crate::fs::{EntryKind, FileSystem, FsFile};
+use crate::fs::{EntryId, EntryKind, FileSystem, FsFile};
+use crate::kill::{kill_process, KillPoint};
 use crate::op::{OpCounts, OpKind};
 use crate::plan::FaultPlan;
 
@@ -32,6 +34,8 @@ struct State {
     counts: OpCounts,
     /// Bytes written (or reserved by a write in progress) against the quota.
     quota_used: u64,
+    /// Reaches of each fail point, counted only for `kill=<failpoint>#<n>`.
+    failpoint_reaches: BTreeMap<String, u64>,
 }
 
 impl<F: FileSystem> fmt::Debug for FaultFs<F> {
@@ -82,6 +86,23 @@ impl<F: FileSystem> FaultFs<F> {
         &self.inner
     }
 
+    /// Counts one reach of fail point `name` and, when the plan says
+    /// `kill=<name>#<n>` for this reach, kills the process (after logging it).
+    pub fn reach_failpoint(&self, name: &str) {
+        if !self.shared.plan.kills_at_failpoints() {
+            return;
+        }
+        let nth = {
+            let mut state = self.shared.state();
+            let reaches = state.failpoint_reaches.entry(name.to_string()).or_insert(0);
+            *reaches += 1;
+            *reaches
+        };
+        if let Some(rule) = self.shared.plan.kill_at_failpoint(name, nth) {
+            kill_process(self.shared.log.as_deref(), KillPoint::Failpoint(name), rule);
+        }
+    }
+
     fn wrap(&self, file: Box<dyn FsFile>, path: &Path) -> Box<dyn FsFile> {
         Box::new(FaultFile {
             inner: file,
@@ -102,6 +123,9 @@ impl Shared {
         let (index, kind_index) = self.state().counts.bump(kind);
         if let Some(log) = &self.log {
             log.op(kind, index, kind_index, paths);
+        }
+        if let Some(rule) = self.plan.kill_at_op(kind, index, kind_index) {
+            kill_process(self.log.as_deref(), KillPoint::Op(kind, index), rule);
         }
         #[cfg(feature = "failpoints")]
         if let Some(errno) = failpoint_errno(kind) {
@@ -190,6 +214,12 @@ impl Write for FaultFile {
         }
     }
 
+    /// Retries an interrupted write at most [`crate::MAX_INTERRUPTED_RETRIES`]
+    /// times in a row (`std`'s default retries forever).
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        crate::retry::write_all_bounded(self, buf)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.shared.begin(OpKind::Flush, &[&self.path])?;
         self.inner.flush()
@@ -245,11 +275,16 @@ impl<F: FileSystem> FileSystem for FaultFs<F> {
         self.inner.entry_kind(path)
     }
 
+    fn entry_id(&self, path: &Path) -> io::Result<Option<EntryId>> {
+        self.inner.entry_id(path)
+    }
+
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
         self.inner.read_dir(path)
     }
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        self.shared.begin(OpKind::Read, &[path])?;
         self.inner.read(path)
     }
 }

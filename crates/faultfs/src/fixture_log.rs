@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
+use crate::kill::KillPoint;
 use crate::op::OpKind;
 
 /// An open fixture log file. Failures to append are ignored: the log
@@ -57,6 +58,18 @@ impl FixtureLog {
             "errno": errno,
             "rule": rule,
         }));
+    }
+
+    /// `{"event":"kill","kind","index","rule"}` or `{"event":"kill","failpoint","rule"}`:
+    /// the process is about to SIGKILL itself.
+    pub(crate) fn kill(&self, at: KillPoint<'_>, rule: &str) {
+        let event = match at {
+            KillPoint::Op(kind, index) => {
+                json!({"event": "kill", "kind": kind.as_str(), "index": index, "rule": rule})
+            }
+            KillPoint::Failpoint(name) => json!({"event": "kill", "failpoint": name, "rule": rule}),
+        };
+        self.append(&event);
     }
 
     /// `{"event":"failpoint","name":...}`: a configured fail point was reached.

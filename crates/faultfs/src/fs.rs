@@ -22,6 +22,17 @@ pub enum EntryKind {
     Other,
 }
 
+/// The identity of a directory entry (device and inode, from `lstat`): two
+/// paths name the same entry exactly when their ids are equal, whatever
+/// renames or working-directory changes happened in between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EntryId {
+    /// Device number.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+}
+
 /// A filesystem the recorder can write trace output through.
 pub trait FileSystem: Send + Sync + Debug {
     /// Creates one directory (op `mkdir`); `EEXIST` when anything is already there.
@@ -40,6 +51,13 @@ pub trait FileSystem: Send + Sync + Debug {
     fn sync_dir(&self, path: &Path) -> io::Result<()>;
     /// What `path` names, or `None` when nothing is there (not an op; `lstat`).
     fn entry_kind(&self, path: &Path) -> io::Result<Option<EntryKind>>;
+    /// The identity of what `path` names, without following a final symlink,
+    /// or `None` when nothing is there (not an op; `lstat`). A filesystem
+    /// without identities returns `ErrorKind::Unsupported` (the default).
+    fn entry_id(&self, path: &Path) -> io::Result<Option<EntryId>> {
+        let _ = path;
+        Err(io::ErrorKind::Unsupported.into())
+    }
     /// The names in a directory, sorted (not an op).
     fn read_dir(&self, path: &Path) -> io::Result<Vec<String>>;
     /// The whole content of a file (not an op).

@@ -13,6 +13,7 @@
 
 #![deny(missing_docs)]
 
+mod cleanup;
 mod env;
 mod errno;
 #[cfg(feature = "failpoints")]
@@ -21,10 +22,14 @@ mod fault;
 mod fixture_log;
 mod fs;
 mod glob;
+mod kill;
 mod memory;
 mod op;
+mod owner;
 mod physical;
 mod plan;
+mod retry;
+mod settled;
 mod staged;
 #[cfg(feature = "vfs")]
 mod vfs_compat;
@@ -33,11 +38,14 @@ pub use env::{from_env, note_failpoint};
 pub use errno::parse_errno;
 pub use fault::FaultFs;
 pub use fixture_log::FixtureLog;
-pub use fs::{EntryKind, FileSystem, FsFile};
+pub use fs::{EntryId, EntryKind, FileSystem, FsFile};
 pub use memory::MemoryFs;
 pub use op::{OpCounts, OpKind, FAILPOINTS};
+pub use owner::StagingOwner;
 pub use physical::{PhysicalFs, BUFFER_CAPACITY};
 pub use plan::FaultPlan;
+pub use retry::MAX_INTERRUPTED_RETRIES;
+pub use settled::{Outcome, SettleError, Settled};
 pub use staged::{StagedDir, StagedFile, PARTIAL_MARKER, STAGING_PREFIX};
 #[cfg(feature = "vfs")]
 pub use vfs_compat::VfsBacked;

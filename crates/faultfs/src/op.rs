@@ -54,6 +54,8 @@ op_kinds! {
     Remove => "remove",
     /// `create_dir`.
     Mkdir => "mkdir",
+    /// `read` (a whole file; the recorder reads only its trace filters).
+    Read => "read",
 }
 
 impl OpKind {

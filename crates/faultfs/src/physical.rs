@@ -2,10 +2,10 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-use crate::fs::{EntryKind, FileSystem, FsFile};
+use crate::fs::{EntryId, EntryKind, FileSystem, FsFile};
 
 /// Capacity of the write buffer inside every [`PhysicalFs`] file handle.
 pub const BUFFER_CAPACITY: usize = 64 * 1024;
@@ -114,6 +114,17 @@ impl FileSystem for PhysicalFs {
                     EntryKind::Other
                 }))
             }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn entry_id(&self, path: &Path) -> io::Result<Option<EntryId>> {
+        match fs::symlink_metadata(path) {
+            Ok(meta) => Ok(Some(EntryId {
+                dev: meta.dev(),
+                ino: meta.ino(),
+            })),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(err),
         }

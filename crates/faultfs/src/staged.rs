@@ -1,17 +1,28 @@
 //! Staged, atomic output: files are written under a hidden staging directory
 //! inside the target and only reach their final names on `commit` (or, marked
-//! partial, on `keep_partial`). Any failure settles the output as absent.
+//! partial, on `keep_partial`). Any failure settles the output as absent, and
+//! every settle says what it really left on disk ([`Settled`]).
+//!
+//! The target is made absolute once, in [`StagedDir::create`], so a later
+//! `chdir` of the process changes nothing; the directories it creates are
+//! remembered by identity and removed only while they are still those.
 
 use std::fmt;
 use std::io::{self, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::cleanup::{Cleanup, CreatedDir};
 use crate::errno::os_error;
 use crate::fs::{FileSystem, FsFile};
+use crate::owner::StagingOwner;
+use crate::retry::write_all_bounded;
+use crate::settled::{Outcome, SettleError, Settled};
 
-/// Prefix of every staging directory name: `.codetracer-staging-<pid>-<n>`.
+/// Prefix of every staging directory name:
+/// `.codetracer-staging-<pid>-<start>-<n>` (see [`StagingOwner`]).
 pub const STAGING_PREFIX: &str = ".codetracer-staging-";
 /// Name of the marker a kept partial output carries.
 pub const PARTIAL_MARKER: &str = "trace_partial.json";
@@ -35,14 +46,16 @@ struct Entry {
 
 /// Staged output in a target directory; see the module docs.
 ///
-/// Dropping an unsettled `StagedDir` aborts it (removes everything it created).
+/// Dropping an unsettled `StagedDir` aborts it (removes everything it
+/// created); a panic during that cleanup is caught, never propagated.
 pub struct StagedDir {
     fs: Arc<dyn FileSystem>,
+    /// The absolute target.
     target: PathBuf,
     /// Directories this `StagedDir` created (the target and any missing
     /// ancestors), outermost first; removed innermost first when settling absent.
-    created_dirs: Vec<PathBuf>,
-    staging: PathBuf,
+    created_dirs: Vec<CreatedDir>,
+    staging: CreatedDir,
     entries: Vec<Entry>,
     settled: bool,
 }
@@ -51,7 +64,7 @@ impl fmt::Debug for StagedDir {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StagedDir")
             .field("target", &self.target)
-            .field("staging", &self.staging)
+            .field("staging", &self.staging.path())
             .field("created_dirs", &self.created_dirs)
             .field("entries", &self.entries)
             .finish()
@@ -59,49 +72,35 @@ impl fmt::Debug for StagedDir {
 }
 
 impl StagedDir {
-    /// Creates `target` and its missing ancestors (remembering which), then
-    /// `.codetracer-staging-<pid>-<n>/` inside it exclusively (a name that is
-    /// already taken, even by a symlink, is skipped, never followed).
+    /// Makes `target` absolute (against the current directory, without
+    /// resolving symlinks), creates it and its missing ancestors (remembering
+    /// which, by identity), then `.codetracer-staging-<pid>-<start>-<n>/`
+    /// inside it exclusively (a name that is already taken, even by a
+    /// symlink, is skipped, never followed).
     pub fn create(fs: Arc<dyn FileSystem>, target: &Path) -> io::Result<StagedDir> {
-        let created_dirs = create_missing_dirs(fs.as_ref(), target)?;
-        let pid = std::process::id();
-        let mut last_error = os_error(libc::EEXIST);
-        for _ in 0..MAX_STAGING_ATTEMPTS {
-            let n = NEXT_STAGING.fetch_add(1, Ordering::Relaxed);
-            let staging = target.join(format!("{STAGING_PREFIX}{pid}-{n}"));
-            match fs.create_dir(&staging) {
-                Ok(()) => {
-                    return Ok(StagedDir {
-                        fs,
-                        target: target.to_path_buf(),
-                        created_dirs,
-                        staging,
-                        entries: Vec::new(),
-                        settled: false,
-                    })
-                }
-                Err(err) if err.raw_os_error() == Some(libc::EEXIST) => last_error = err,
-                Err(err) => {
-                    last_error = err;
-                    break;
-                }
-            }
-        }
-        // Best effort: the creation error is the one worth reporting.
-        for dir in created_dirs.iter().rev() {
-            let _ = fs.remove_dir(dir);
-        }
-        Err(last_error)
+        let target = std::path::absolute(target)?;
+        let mut creating = Creating::new(fs.as_ref());
+        create_missing_dirs(&mut creating, &target)?;
+        let staging = create_staging(fs.as_ref(), &target)?;
+        let created_dirs = creating.done();
+        Ok(StagedDir {
+            fs,
+            target,
+            created_dirs,
+            staging,
+            entries: Vec::new(),
+            settled: false,
+        })
     }
 
-    /// The directory the output settles in.
+    /// The directory the output settles in (absolute).
     pub fn target(&self) -> &Path {
         &self.target
     }
 
     /// The hidden staging directory inside the target.
     pub fn staging(&self) -> &Path {
-        &self.staging
+        self.staging.path()
     }
 
     /// Creates `name` (a plain file name) in the staging directory.
@@ -116,7 +115,7 @@ impl StagedDir {
         if !plain {
             return Err(os_error(libc::EINVAL));
         }
-        let path = self.staging.join(name);
+        let path = self.staging().join(name);
         let file = self.fs.create_new(&path)?;
         let finished = Arc::new(AtomicBool::new(false));
         self.entries.push(Entry {
@@ -146,7 +145,7 @@ impl StagedDir {
         else {
             return Err(os_error(libc::ENOENT));
         };
-        match self.fs.remove_file(&self.staging.join(name)) {
+        match crate::cleanup::guarded(|| self.fs.remove_file(&self.staging().join(name))) {
             Ok(()) => {
                 self.entries.remove(index);
                 Ok(())
@@ -162,41 +161,35 @@ impl StagedDir {
     /// `target`, removes the staging dir. Every file must have been
     /// [`StagedFile::finish`]ed. On failure rolls back to absent (removes what
     /// it renamed, the staging dir, and `target` if it created it) and returns
-    /// the error.
-    pub fn commit(mut self) -> io::Result<()> {
+    /// the error with what the rollback left. Once every file is placed and
+    /// `target` fsynced the trace is complete: a staging directory that then
+    /// cannot be removed is reported in [`Settled::leftovers`], never rolled back.
+    pub fn commit(mut self) -> Result<Settled, SettleError> {
         match self.try_commit() {
-            Ok(()) => {
-                self.settled = true;
-                Ok(())
-            }
-            Err(err) => {
-                // The commit error is the one worth reporting.
-                let _ = self.settle_absent();
-                Err(err)
-            }
+            Ok(()) => Ok(self.clear_staging(Outcome::Complete)),
+            Err(err) => Err(SettleError::new(err, self.settle_absent())),
         }
     }
 
     /// Writes `trace_partial.json` `{"partial":true,"reason":code,"message":msg}`,
     /// renames it into place first, then the data files (finished or not);
-    /// if anything fails, falls back to absent and returns the error.
-    pub fn keep_partial(mut self, reason_code: &str, message: &str) -> io::Result<()> {
+    /// if anything fails, falls back to absent and returns the error with
+    /// what the rollback left. As with [`StagedDir::commit`], a staging
+    /// directory that cannot be removed afterwards is a leftover of a partial output.
+    pub fn keep_partial(
+        mut self,
+        reason_code: &str,
+        message: &str,
+    ) -> Result<Settled, SettleError> {
         match self.try_keep_partial(reason_code, message) {
-            Ok(()) => {
-                self.settled = true;
-                Ok(())
-            }
-            Err(err) => {
-                // The settling error is the one worth reporting.
-                let _ = self.settle_absent();
-                Err(err)
-            }
+            Ok(()) => Ok(self.clear_staging(Outcome::Partial)),
+            Err(err) => Err(SettleError::new(err, self.settle_absent())),
         }
     }
 
-    /// Removes everything it created (also done on drop when not settled).
-    /// Returns the first cleanup error other than `ENOENT`.
-    pub fn abort(mut self) -> io::Result<()> {
+    /// Removes everything it created (also done on drop when not settled)
+    /// and says what it could not remove.
+    pub fn abort(mut self) -> Settled {
         self.settle_absent()
     }
 
@@ -221,7 +214,7 @@ impl StagedDir {
             "message": message,
         })
         .to_string();
-        let mut marker = self.fs.create_new(&self.staging.join(PARTIAL_MARKER))?;
+        let mut marker = self.fs.create_new(&self.staging().join(PARTIAL_MARKER))?;
         self.entries.insert(
             0,
             Entry {
@@ -231,58 +224,99 @@ impl StagedDir {
                 discarded: false,
             },
         );
-        marker.write_all(body.as_bytes())?;
+        write_all_bounded(&mut marker, body.as_bytes())?;
         marker.flush()?;
         marker.sync_all()?;
         drop(marker);
         self.place_all()
     }
 
-    /// Renames the entries (but the discarded ones) into place in order, fsyncs
-    /// the target, removes staging.
+    /// Renames the entries (but the discarded ones) into place in order and
+    /// fsyncs the target.
     fn place_all(&mut self) -> io::Result<()> {
+        let staging = self.staging().to_path_buf();
         for entry in self.entries.iter_mut().filter(|entry| !entry.discarded) {
-            self.fs.rename(
-                &self.staging.join(&entry.name),
-                &self.target.join(&entry.name),
-            )?;
+            self.fs
+                .rename(&staging.join(&entry.name), &self.target.join(&entry.name))?;
             entry.placed = true;
         }
-        self.fs.sync_dir(&self.target)?;
-        self.fs.remove_dir(&self.staging)
+        self.fs.sync_dir(&self.target)
+    }
+
+    /// After every file is placed: removes discarded files still in staging
+    /// and the staging directory; the output is `outcome` whatever happens.
+    fn clear_staging(&mut self, outcome: Outcome) -> Settled {
+        self.settled = true;
+        let mut cleanup = Cleanup::new(self.fs.as_ref());
+        for entry in self.entries.iter().filter(|entry| entry.discarded) {
+            cleanup.remove_file(&self.staging.path().join(&entry.name));
+        }
+        cleanup.remove_staging(&self.staging);
+        cleanup.finish(outcome)
     }
 
     /// Removes every entry (placed or staged), the staging dir, and the target
-    /// when this created it. Keeps going past errors; returns the first one
-    /// that is not `ENOENT`.
-    fn settle_absent(&mut self) -> io::Result<()> {
+    /// and ancestors this created (while they are still those directories).
+    /// Keeps going past errors and panics; says what it could not remove.
+    fn settle_absent(&mut self) -> Settled {
         self.settled = true;
-        let mut first_error = None;
-        let mut note = |result: io::Result<()>| match result {
-            Err(err) if err.raw_os_error() != Some(libc::ENOENT) => {
-                first_error.get_or_insert(err);
-            }
-            _ => {}
-        };
+        let mut cleanup = Cleanup::new(self.fs.as_ref());
         for entry in &self.entries {
             let dir = if entry.placed {
                 &self.target
             } else {
-                &self.staging
+                self.staging.path()
             };
-            note(self.fs.remove_file(&dir.join(&entry.name)));
+            cleanup.remove_file(&dir.join(&entry.name));
         }
-        note(self.fs.remove_dir(&self.staging));
+        cleanup.remove_staging(&self.staging);
         for dir in self.created_dirs.iter().rev() {
-            note(self.fs.remove_dir(dir));
+            cleanup.remove_created(dir);
         }
-        first_error.map_or(Ok(()), Err)
+        cleanup.finish(Outcome::Absent)
     }
 }
 
-/// Creates `target` and every missing ancestor, outermost first; returns the
-/// directories it created. On failure removes what it created and returns the error.
-fn create_missing_dirs(fs: &dyn FileSystem, target: &Path) -> io::Result<Vec<PathBuf>> {
+/// Directories `StagedDir::create` made so far: removed again (innermost
+/// first, best effort) when creation does not complete, by an error or a panic.
+struct Creating<'a> {
+    fs: &'a dyn FileSystem,
+    dirs: Vec<CreatedDir>,
+    done: bool,
+}
+
+impl<'a> Creating<'a> {
+    fn new(fs: &'a dyn FileSystem) -> Creating<'a> {
+        Creating {
+            fs,
+            dirs: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// Creation completed: the directories belong to the `StagedDir` now.
+    fn done(mut self) -> Vec<CreatedDir> {
+        self.done = true;
+        std::mem::take(&mut self.dirs)
+    }
+}
+
+impl Drop for Creating<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut cleanup = Cleanup::new(self.fs);
+        for dir in self.dirs.iter().rev() {
+            cleanup.remove_created(dir);
+        }
+    }
+}
+
+/// Creates `target` and every missing ancestor, outermost first, recording
+/// each in `creating`.
+fn create_missing_dirs(creating: &mut Creating<'_>, target: &Path) -> io::Result<()> {
+    let fs = creating.fs;
     let mut missing = Vec::new();
     let mut current = Some(target);
     while let Some(dir) = current {
@@ -292,27 +326,37 @@ fn create_missing_dirs(fs: &dyn FileSystem, target: &Path) -> io::Result<Vec<Pat
         missing.push(dir.to_path_buf());
         current = dir.parent();
     }
-    let mut created = Vec::new();
     for dir in missing.into_iter().rev() {
         match fs.create_dir(&dir) {
-            Ok(()) => created.push(dir),
+            Ok(()) => creating.dirs.push(CreatedDir::record(fs, dir)),
             Err(err) if err.raw_os_error() == Some(libc::EEXIST) => {}
-            Err(err) => {
-                for made in created.iter().rev() {
-                    let _ = fs.remove_dir(made);
-                }
-                return Err(err);
-            }
+            Err(err) => return Err(err),
         }
     }
-    Ok(created)
+    Ok(())
+}
+
+/// Creates this process's next free `.codetracer-staging-<pid>-<start>-<n>`
+/// in `target` (a taken name, even a symlink, is skipped, never followed).
+fn create_staging(fs: &dyn FileSystem, target: &Path) -> io::Result<CreatedDir> {
+    let mut last_error = os_error(libc::EEXIST);
+    for _ in 0..MAX_STAGING_ATTEMPTS {
+        let n = NEXT_STAGING.fetch_add(1, Ordering::Relaxed);
+        let staging = target.join(StagingOwner::this_process(n).dir_name());
+        match fs.create_dir(&staging) {
+            Ok(()) => return Ok(CreatedDir::record(fs, staging)),
+            Err(err) if err.raw_os_error() == Some(libc::EEXIST) => last_error = err,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(last_error)
 }
 
 impl Drop for StagedDir {
     fn drop(&mut self) {
         if !self.settled {
-            // Nobody is left to report a cleanup error to.
-            let _ = self.settle_absent();
+            // Nobody is left to report to; a panic must not escape a destructor.
+            let _ = catch_unwind(AssertUnwindSafe(|| self.settle_absent()));
         }
     }
 }
@@ -342,6 +386,14 @@ impl StagedFile {
     /// Flushes and fsyncs the file; required before [`StagedDir::commit`].
     pub fn finish(mut self) -> io::Result<()> {
         self.file.flush()?;
+        self.sync()
+    }
+
+    /// Fsyncs the file (op `fsync`, which also writes out what is still
+    /// buffered) and marks it finished: [`StagedFile::finish`] without the
+    /// separate `flush`, for a caller that flushed itself and wants to tell
+    /// a failed flush from a failed fsync.
+    pub fn sync(mut self) -> io::Result<()> {
         self.file.sync_all()?;
         self.finished.store(true, Ordering::Release);
         Ok(())
@@ -353,8 +405,10 @@ impl Write for StagedFile {
         self.file.write(buf)
     }
 
+    /// Writes all of `buf`; an interrupted write (`EINTR`) is retried at most
+    /// [`crate::MAX_INTERRUPTED_RETRIES`] times in a row.
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.file.write_all(buf)
+        write_all_bounded(self.file.as_mut(), buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -30,6 +30,7 @@ fn run(fs: &FaultFs<MemoryFs>, memory: &MemoryFs, kind: OpKind) -> io::Result<()
         OpKind::Rename => fs.rename(file, Path::new("/d/g")),
         OpKind::Remove => fs.remove_file(file),
         OpKind::Mkdir => fs.create_dir(Path::new("/d/e")),
+        OpKind::Read => fs.read(file).map(drop),
     }
 }
 
@@ -130,4 +131,76 @@ fn pause_action_holds_the_operation_until_reconfigured() {
     fail::cfg("faultfs::remove", "off").unwrap();
     worker.join().unwrap().unwrap();
     assert_eq!(memory.entry_kind(Path::new("/d/f")).unwrap(), None);
+}
+
+#[test]
+fn a_panicking_remove_never_escapes_staged_output() {
+    let _scenario = FailScenario::setup();
+    fail::cfg("faultfs::remove", "panic").unwrap();
+    let memory = MemoryFs::new();
+    let fs: Arc<dyn FileSystem> = Arc::new(FaultFs::new(memory.clone(), FaultPlan::default()));
+
+    let mut staged = faultfs::StagedDir::create(Arc::clone(&fs), Path::new("/out")).unwrap();
+    let file = staged.create_file("trace.json").unwrap();
+    file.finish().unwrap();
+    let staging = staged.staging().to_path_buf();
+    let settled = staged.commit().unwrap();
+    assert_eq!(settled.outcome(), faultfs::Outcome::Complete);
+    assert_eq!(settled.leftovers(), [staging]);
+    let why = settled.cleanup_error().unwrap().to_string();
+    assert!(why.contains("panic"), "{why}");
+
+    // Dropped while another panic unwinds: the destructor's cleanup panics
+    // too, and the process must not abort.
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut staged = faultfs::StagedDir::create(Arc::clone(&fs), Path::new("/other")).unwrap();
+        drop(staged.create_file("trace.json").unwrap());
+        panic!("the recorder failed while staging");
+    }));
+    assert!(unwound.is_err());
+    fail::remove("faultfs::remove");
+}
+
+#[test]
+fn persistent_eintr_ends_a_staged_write_after_the_retry_bound() {
+    let _scenario = FailScenario::setup();
+    let memory = MemoryFs::new();
+    let fault_fs = Arc::new(FaultFs::new(memory, FaultPlan::default()));
+    let fs: Arc<dyn FileSystem> = Arc::clone(&fault_fs) as Arc<dyn FileSystem>;
+    let mut staged = faultfs::StagedDir::create(fs, Path::new("/out")).unwrap();
+    let mut file = staged.create_file("trace.json").unwrap();
+    fail::cfg("faultfs::write", "return(EINTR)").unwrap();
+    let err = file.write_all(b"events").unwrap_err();
+    fail::remove("faultfs::write");
+    assert_eq!(err.raw_os_error(), Some(libc::EINTR));
+    assert_eq!(
+        fault_fs.counts().get(OpKind::Write),
+        u64::from(faultfs::MAX_INTERRUPTED_RETRIES) + 1
+    );
+    // A few interruptions are retried, as after a real signal.
+    fail::cfg("faultfs::write", "3*return(EINTR)").unwrap();
+    file.write_all(b"events").unwrap();
+    fail::remove("faultfs::write");
+}
+
+#[test]
+fn a_panicking_mkdir_leaves_no_directory_it_created() {
+    let _scenario = FailScenario::setup();
+    let memory = MemoryFs::new();
+    memory.create_dir(Path::new("/base")).unwrap();
+    let fs: Arc<dyn FileSystem> = Arc::new(FaultFs::new(memory.clone(), FaultPlan::default()));
+    for nth in 1..=3 {
+        // mkdir #1 is /base/a, #2 /base/a/trace, #3 the staging directory.
+        fail::cfg("faultfs::mkdir", &format!("{}*off->1*panic->off", nth - 1)).unwrap();
+        let created = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            faultfs::StagedDir::create(Arc::clone(&fs), Path::new("/base/a/trace"))
+        }));
+        assert!(created.is_err(), "mkdir #{nth} panicked");
+        assert_eq!(
+            memory.entry_kind(Path::new("/base/a")).unwrap(),
+            None,
+            "mkdir #{nth}"
+        );
+    }
+    fail::remove("faultfs::mkdir");
 }

@@ -171,11 +171,30 @@ fn operations_are_counted_by_kind_including_failed_ones() {
         (OpKind::Fsync, 2),
         (OpKind::Rename, 1),
         (OpKind::Remove, 2),
+        (OpKind::Read, 1),
     ];
     for (kind, count) in expected {
         assert_eq!(counts.get(kind), count, "{kind}");
     }
-    assert_eq!(counts.total(), 11, "lookups are not operations");
+    assert_eq!(counts.total(), 12, "lookups are not operations");
+}
+
+#[test]
+fn reading_a_file_can_be_denied_as_without_read_permission() {
+    let (memory, fs) = faulty("deny=read:**/.codetracer/*.toml");
+    memory.create_dir(Path::new("/p")).unwrap();
+    memory.create_dir(Path::new("/p/.codetracer")).unwrap();
+    for name in ["/p/.codetracer/trace-filter.toml", "/p/other.toml"] {
+        memory
+            .create_new(Path::new(name))
+            .unwrap()
+            .write_all(b"x")
+            .unwrap();
+    }
+    let denied = fs.read(Path::new("/p/.codetracer/trace-filter.toml"));
+    assert_eq!(errno(denied), Some(libc::EACCES));
+    assert_eq!(fs.read(Path::new("/p/other.toml")).unwrap(), b"x");
+    assert_eq!(fs.counts().get(OpKind::Read), 2);
 }
 
 #[test]

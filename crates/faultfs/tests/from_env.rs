@@ -183,6 +183,44 @@ mod fixtures {
     }
 
     #[test]
+    fn a_plan_that_is_not_utf8_is_a_usage_error_naming_it() {
+        use std::os::unix::ffi::OsStrExt;
+        let test = "fixtures::a_plan_that_is_not_utf8_is_a_usage_error_naming_it";
+        if std::env::var(super::CHILD).as_deref() != Ok(test) {
+            let output = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([test, "--exact", "--nocapture", "--test-threads=1"])
+                .env(super::CHILD, test)
+                .env(
+                    "CODETRACER_FAULTFS_PLAN",
+                    std::ffi::OsStr::from_bytes(b"quota=10;deny=write:/t\xff/**"),
+                )
+                .env_remove("FAILPOINTS")
+                .env_remove("CODETRACER_FIXTURES_LOG")
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success()
+                    && String::from_utf8_lossy(&output.stdout).contains("1 passed"),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            return;
+        }
+        let err = faultfs::from_env().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Usage);
+        assert_eq!(err.code(), ErrorCode::InvalidFaultPlan);
+        assert!(
+            err.message()
+                .contains("CODETRACER_FAULTFS_PLAN is not valid UTF-8"),
+            "{err}"
+        );
+        assert_eq!(
+            err.context_value("clause"),
+            Some("quota=10;deny=write:/t\u{fffd}/**")
+        );
+    }
+
+    #[test]
     fn an_action_the_fail_crate_rejects_is_reported_to_its_owner_each_time() {
         if !in_child(
             "fixtures::an_action_the_fail_crate_rejects_is_reported_to_its_owner_each_time",

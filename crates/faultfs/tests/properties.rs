@@ -1,15 +1,15 @@
 //! Properties over random operation sequences and random fault plans:
 //! (a) a successful write reads back byte for byte, (b) quota accounting is
 //! exact, (c) staged output ends committed (or kept partial) or absent, never
-//! mixed, with no staging leftovers.
+//! mixed, and whatever cleanup could not remove is reported, exactly.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use faultfs::{
-    FaultFs, FaultPlan, FileSystem, FsFile, MemoryFs, PhysicalFs, StagedDir, PARTIAL_MARKER,
-    STAGING_PREFIX,
+    FaultFs, FaultPlan, FileSystem, FsFile, MemoryFs, Outcome, PhysicalFs, SettleError, Settled,
+    StagedDir, PARTIAL_MARKER, STAGING_PREFIX,
 };
 use proptest::prelude::*;
 
@@ -184,19 +184,34 @@ enum Settle {
     KeepPartial,
 }
 
+/// What one staged run did.
+struct StagedRun {
+    /// The names it created.
+    created: Vec<String>,
+    /// Whether the output reached the state asked for.
+    ok: bool,
+    /// What settling reported (`None` when the stage could not even be created).
+    settled: Option<Settled>,
+}
+
 /// Stages `files` like the recorder does: on a write failure it either
-/// keeps a partial output or drops (aborts) the stage. Returns the names it
-/// created and whether the output was settled successfully.
+/// keeps a partial output or aborts the stage.
 fn run_staged(
     fs: Arc<dyn FileSystem>,
     target: &Path,
     files: &[Vec<u8>],
     settle: Settle,
-) -> (Vec<String>, io::Result<()>) {
+) -> StagedRun {
     let mut created = Vec::new();
     let mut staged = match StagedDir::create(fs, target) {
         Ok(staged) => staged,
-        Err(err) => return (created, Err(err)),
+        Err(_) => {
+            return StagedRun {
+                created,
+                ok: false,
+                settled: None,
+            }
+        }
     };
     let mut failure = None;
     for (i, bytes) in files.iter().enumerate() {
@@ -218,15 +233,20 @@ fn run_staged(
             break;
         }
     }
-    let result = match (settle, failure) {
-        (Settle::Commit, None) => staged.commit(),
-        (Settle::Commit, Some(err)) => {
-            drop(staged);
-            Err(err)
-        }
-        (Settle::KeepPartial, _) => staged.keep_partial("ERR_DISK_FULL", "random plan"),
+    let split = |result: Result<Settled, SettleError>| match result {
+        Ok(settled) => (true, settled),
+        Err(err) => (false, err.into_parts().1),
     };
-    (created, result)
+    let (ok, settled) = match (settle, failure) {
+        (Settle::Commit, None) => split(staged.commit()),
+        (Settle::Commit, Some(_)) => (false, staged.abort()),
+        (Settle::KeepPartial, _) => split(staged.keep_partial("ERR_DISK_FULL", "random plan")),
+    };
+    StagedRun {
+        created,
+        ok,
+        settled: Some(settled),
+    }
 }
 
 /// Every path below `dir`, depth first.
@@ -240,7 +260,8 @@ fn walk(fs: &dyn FileSystem, dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// Checks the three-state outcome contract of one staged run.
+/// Checks the three-state outcome contract of one staged run, and that what
+/// settling reports as left over is exactly what is on disk besides it.
 fn check_staged<F: FileSystem + Clone + 'static>(
     inner: &F,
     root: &Path,
@@ -254,62 +275,84 @@ fn check_staged<F: FileSystem + Clone + 'static>(
         inner.create_dir(&target).unwrap();
     }
     let fs = Arc::new(FaultFs::new(inner.clone(), FaultPlan::parse(plan).unwrap()));
-    let (created, result) = run_staged(fs, &target, files, settle);
-    let leftovers: Vec<PathBuf> = walk(inner, root)
+    let run = run_staged(fs, &target, files, settle);
+    let Some(settled) = &run.settled else {
+        // The stage could not be created: at most the empty target stays.
+        let present = walk(inner, root);
+        assert!(
+            present.is_empty() || (present == [target.clone()] && walk(inner, &target).is_empty()),
+            "{plan}: a failed create left {present:?}"
+        );
+        return;
+    };
+    let leftovers = settled.leftovers();
+    for path in leftovers {
+        assert!(
+            inner.entry_kind(path).unwrap().is_some(),
+            "{plan}: reported leftover {} is not there",
+            path.display()
+        );
+    }
+    let reported = |path: &Path| leftovers.iter().any(|left| path.starts_with(left));
+    for path in walk(inner, root) {
+        if path.to_string_lossy().contains(STAGING_PREFIX) {
+            assert!(
+                reported(&path),
+                "{plan}: unreported staging leftover {path:?}"
+            );
+        }
+    }
+    let names: Vec<String> = inner
+        .read_dir(&target)
+        .unwrap_or_default()
         .into_iter()
-        .filter(|path| path.to_string_lossy().contains(STAGING_PREFIX))
+        .filter(|name| !name.starts_with(STAGING_PREFIX))
         .collect();
-    assert!(
-        leftovers.is_empty(),
-        "{plan}: staging leftovers {leftovers:?}"
-    );
-    let present = inner.read_dir(&target).ok();
-    match (&result, settle) {
-        (Err(_), _) => match present {
-            None => assert!(!pre_existing, "{plan}: a pre-existing target was removed"),
-            Some(names) => {
-                assert!(pre_existing, "{plan}: a target it created is left");
-                assert!(names.is_empty(), "{plan}: failed run left {names:?}");
-            }
-        },
-        (Ok(()), Settle::Commit) => {
-            let names = present.unwrap_or_default();
-            assert_eq!(names.len(), files.len(), "{plan}: {names:?}");
-            for (name, bytes) in created.iter().zip(files) {
-                assert_eq!(
-                    &inner.read(&target.join(name)).unwrap(),
-                    bytes,
-                    "{plan}: {name}"
-                );
-            }
+    if !run.ok {
+        assert_eq!(settled.outcome(), Outcome::Absent, "{plan}");
+        for name in &names {
+            assert!(reported(&target.join(name)), "{plan}: unreported {name}");
         }
-        (Ok(()), Settle::KeepPartial) => {
-            let mut names = present.unwrap_or_default();
-            let mut expected: Vec<String> = created
-                .iter()
-                .cloned()
-                .chain([PARTIAL_MARKER.to_string()])
-                .collect();
-            names.sort();
-            expected.sort();
-            assert_eq!(names, expected, "{plan}");
-            for (name, bytes) in created.iter().zip(files) {
-                let stored = inner.read(&target.join(name)).unwrap();
-                assert!(
-                    bytes.starts_with(&stored),
-                    "{plan}: {name} is not a prefix of what was written"
-                );
-            }
-            let marker: serde_json::Value =
-                serde_json::from_slice(&inner.read(&target.join(PARTIAL_MARKER)).unwrap()).unwrap();
-            assert_eq!(marker["partial"], true);
-            assert_eq!(marker["reason"], "ERR_DISK_FULL");
+        let target_stays = inner.entry_kind(&target).unwrap().is_some();
+        assert!(
+            !target_stays || pre_existing || !leftovers.is_empty(),
+            "{plan}: a target it created is left with nothing reported"
+        );
+        return;
+    }
+    let mut expected: Vec<String> = run.created.clone();
+    if let Settle::KeepPartial = settle {
+        assert_eq!(settled.outcome(), Outcome::Partial, "{plan}");
+        expected.push(PARTIAL_MARKER.to_string());
+    } else {
+        assert_eq!(settled.outcome(), Outcome::Complete, "{plan}");
+    }
+    let mut names = names;
+    names.sort();
+    expected.sort();
+    assert_eq!(names, expected, "{plan}");
+    for (name, bytes) in run.created.iter().zip(files) {
+        let stored = inner.read(&target.join(name)).unwrap();
+        match settle {
+            Settle::Commit => assert_eq!(&stored, bytes, "{plan}: {name}"),
+            Settle::KeepPartial => assert!(
+                bytes.starts_with(&stored),
+                "{plan}: {name} is not a prefix of what was written"
+            ),
         }
+    }
+    if let Settle::KeepPartial = settle {
+        let marker: serde_json::Value =
+            serde_json::from_slice(&inner.read(&target.join(PARTIAL_MARKER)).unwrap()).unwrap();
+        assert_eq!(marker["partial"], true);
+        assert_eq!(marker["reason"], "ERR_DISK_FULL");
     }
 }
 
-/// Faults on every kind except `remove`: cleanup itself must be able to run.
-const STAGED_KINDS: &[&str] = &["create", "write", "flush", "fsync", "rename", "mkdir"];
+/// Faults on every kind, `remove` included: what cleanup cannot remove is reported.
+const STAGED_KINDS: &[&str] = &[
+    "create", "write", "flush", "fsync", "rename", "mkdir", "remove",
+];
 
 fn settle() -> impl Strategy<Value = Settle> {
     prop_oneof![Just(Settle::Commit), Just(Settle::KeepPartial)]

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use faultfs::{
-    EntryKind, FaultFs, FaultPlan, FileSystem, FixtureLog, MemoryFs, PhysicalFs, StagedDir,
-    PARTIAL_MARKER, STAGING_PREFIX,
+    EntryKind, FaultFs, FaultPlan, FileSystem, FixtureLog, MemoryFs, Outcome, PhysicalFs,
+    StagedDir, StagingOwner, PARTIAL_MARKER, STAGING_PREFIX,
 };
 
 const FILES: [(&str, &str); 3] = [
@@ -113,10 +113,11 @@ fn commit_renames_in_creation_order_then_syncs_the_target() {
 fn abort_and_drop_remove_everything_they_created() {
     let fs = MemoryFs::new();
     let shared: Arc<dyn FileSystem> = Arc::new(fs.clone());
-    stage(Arc::clone(&shared), Path::new("/new"))
+    let settled = stage(Arc::clone(&shared), Path::new("/new"))
         .unwrap()
-        .abort()
-        .unwrap();
+        .abort();
+    assert_eq!(settled.describe(), "absent");
+    assert!(settled.leftovers().is_empty());
     assert_eq!(
         fs.entry_kind(Path::new("/new")).unwrap(),
         None,
@@ -199,7 +200,8 @@ fn keep_partial_falls_back_to_absent_when_the_marker_cannot_be_written() {
         data.write_all(b"0123456789").unwrap();
         data.finish().unwrap();
         let err = staged.keep_partial("ERR_IO", "x").unwrap_err();
-        assert!(err.raw_os_error().is_some(), "{plan}: {err}");
+        assert!(err.error().raw_os_error().is_some(), "{plan}: {err}");
+        assert_eq!(err.settled().describe(), "absent", "{plan}");
         assert_eq!(
             memory.entry_kind(Path::new("/out")).unwrap(),
             None,
@@ -214,7 +216,6 @@ fn a_failed_commit_rolls_back_to_absent() {
         "deny=rename:**/trace_metadata.json",
         "fail=rename#2:EIO",
         "fail=fsync#4:EIO",
-        "fail=remove#1:EBUSY",
     ] {
         for existing in [false, true] {
             let (memory, fs) = faulty(plan);
@@ -223,7 +224,9 @@ fn a_failed_commit_rolls_back_to_absent() {
             }
             let staged = stage(fs, Path::new("/out")).unwrap();
             let err = staged.commit().unwrap_err();
-            assert!(err.raw_os_error().is_some(), "{plan}");
+            assert!(err.error().raw_os_error().is_some(), "{plan}");
+            assert_eq!(err.settled().outcome(), Outcome::Absent, "{plan}");
+            assert!(err.settled().leftovers().is_empty(), "{plan}");
             if existing {
                 assert_eq!(
                     names(&memory, Path::new("/out")),
@@ -287,7 +290,7 @@ fn discarding_what_was_never_staged_is_enoent() {
 }
 
 #[test]
-fn a_file_whose_discard_failed_is_never_placed_and_settles_absent() {
+fn a_file_whose_discard_failed_is_never_placed() {
     let (memory, fs) = faulty("fail=remove#1:EIO");
     let mut staged = StagedDir::create(fs, Path::new("/out")).unwrap();
     let data = staged.create_file("trace.json").unwrap();
@@ -297,10 +300,14 @@ fn a_file_whose_discard_failed_is_never_placed_and_settles_absent() {
     drop(half);
     let err = staged.discard("trace_metadata.json").unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EIO));
-    // Staging cannot be emptied, so the partial output falls back to absent.
-    let err = staged.keep_partial("ERR_DISK_FULL", "x").unwrap_err();
-    assert_eq!(err.raw_os_error(), Some(libc::ENOTEMPTY), "{err}");
-    assert_eq!(memory.entry_kind(Path::new("/out")).unwrap(), None);
+    // The partial output is placed without it; staging is emptied afterwards.
+    let settled = staged.keep_partial("ERR_DISK_FULL", "x").unwrap();
+    assert_eq!(settled.describe(), "partial");
+    assert!(settled.leftovers().is_empty(), "{settled:?}");
+    assert_eq!(
+        names(&memory, Path::new("/out")),
+        vec!["trace.json", PARTIAL_MARKER]
+    );
 }
 
 #[test]
@@ -310,7 +317,7 @@ fn commit_refuses_an_unfinished_file() {
     let mut file = staged.create_file("trace.json").unwrap();
     file.write_all(b"[").unwrap();
     let err = staged.commit().unwrap_err();
-    assert!(err.to_string().contains("trace.json"), "{err}");
+    assert!(err.error().to_string().contains("trace.json"), "{err}");
     assert_eq!(fs.entry_kind(Path::new("/out")).unwrap(), None);
 }
 
@@ -321,8 +328,16 @@ fn staging_never_follows_a_pre_existing_symlink() {
     let victim = dir.path().join("victim");
     std::fs::create_dir_all(&target).unwrap();
     std::fs::create_dir(&victim).unwrap();
-    let traps: Vec<PathBuf> = (0..32)
-        .map(|n| target.join(format!("{STAGING_PREFIX}{}-{n}", std::process::id())))
+    // This process's next staging names: the one just used, with later counters.
+    let probe = StagedDir::create(Arc::new(PhysicalFs::new()), &target).unwrap();
+    let used = StagingOwner::from_dir_name(&probe.staging().file_name().unwrap().to_string_lossy())
+        .unwrap()
+        .dir_name();
+    probe.abort();
+    let stem = used.trim_end_matches(|c: char| c.is_ascii_digit());
+    let next: u64 = used[stem.len()..].parse().unwrap();
+    let traps: Vec<PathBuf> = (next + 1..next + 33)
+        .map(|n| target.join(format!("{stem}{n}")))
         .collect();
     for trap in &traps {
         std::os::unix::fs::symlink(&victim, trap).unwrap();
@@ -412,7 +427,11 @@ fn missing_ancestors_are_created_and_removed_again_when_absent() {
     );
 
     let other = Path::new("/base/more/nested/trace");
-    stage(Arc::clone(&shared), other).unwrap().abort().unwrap();
+    assert!(stage(Arc::clone(&shared), other)
+        .unwrap()
+        .abort()
+        .leftovers()
+        .is_empty());
     assert_eq!(
         names(&fs, Path::new("/base")),
         ["runs"],

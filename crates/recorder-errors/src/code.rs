@@ -74,6 +74,9 @@ error_codes! {
     LockPoisoned => "ERR_LOCK_POISONED", Internal;
     /// SIGINT or EINTR interrupted a recorder operation.
     Interrupted => "ERR_INTERRUPTED", Environment;
+    /// The recording process died before finishing its trace (killed,
+    /// `os._exit`, ...); the reason of a trace `recover` made partial.
+    ProcessDied => "ERR_PROCESS_DIED", Environment;
     /// The interpreter is older than the recorder supports (3.12).
     UnsupportedPython => "ERR_UNSUPPORTED_PYTHON", Usage;
     /// A malformed fault plan clause.
@@ -82,6 +85,8 @@ error_codes! {
     InvalidScenario => "ERR_INVALID_SCENARIO", Usage;
     /// A malformed trace filter configuration.
     InvalidTraceFilter => "ERR_INVALID_TRACE_FILTER", Usage;
+    /// SIGTERM or SIGHUP ended the program; the trace was finished marked partial.
+    Terminated => "ERR_TERMINATED", Environment;
 }
 
 impl fmt::Display for ErrorCode {

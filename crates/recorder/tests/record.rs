@@ -277,7 +277,7 @@ fn no_free_tool_id_is_an_install_conflict_and_writes_nothing() {
     Python::attach(|py| {
         support::run(
             py,
-            "import sys\nfor i in range(2, 6):\n    sys.monitoring.use_tool_id(i, 'other')\n",
+            "import sys\nfor i in range(6):\n    sys.monitoring.use_tool_id(i, 'other')\n",
         );
         let error =
             recorder::start(py, dir.to_str().expect("path"), "json", None).expect_err("conflict");

@@ -22,6 +22,7 @@ fn info() -> TraceMetadataInfo {
         python_version: "3.12.1".to_string(),
         policy: serde_json::json!({"keep_partial_trace": true}),
         partial_reason: None,
+        ..TraceMetadataInfo::default()
     }
 }
 
@@ -46,11 +47,11 @@ fn finish_format_under(
     let Err(error) = writer.commit(&info) else {
         return (memory, None, None);
     };
-    let settled = writer.settle_failed(&error, keep_partial, &info);
+    let settlement = writer.settle_failed(&error, keep_partial, &info);
     (
         memory,
         Some(error.code()),
-        settled.err().map(|e| e.to_string()),
+        settlement.error.map(|e| e.to_string()),
     )
 }
 
@@ -217,4 +218,40 @@ fn a_binary_stream_closed_before_the_failure_stays_loadable_in_the_partial_trace
         runtime_tracing::create_trace_reader(runtime_tracing::TraceEventsFileFormat::Binary);
     let events = reader.load_trace_events(&file).expect("loads");
     assert!(!events.is_empty());
+}
+
+#[test]
+fn a_failed_file_operation_is_reported_under_its_own_name() {
+    // Events file: write #1, flush #1, fsync #1; paths: write #2, flush #2, fsync #2.
+    for (plan, operation, file) in [
+        ("fail=fsync#1:EIO", "fsync", "trace.json"),
+        ("fail=flush#1:EIO", "flush", "trace.json"),
+        ("fail=write#1:EIO", "write", "trace.json"),
+        ("fail=fsync#2:EIO", "fsync", PATHS_FILE),
+        ("fail=flush#2:EIO", "flush", PATHS_FILE),
+    ] {
+        let memory = MemoryFs::new();
+        let plan_ = FaultPlan::parse(plan).expect("plan");
+        let fs: Arc<dyn FileSystem> = Arc::new(FaultFs::new(memory, plan_));
+        let staged = StagedDir::create(fs, Path::new(TARGET)).expect("staged dir");
+        let mut writer =
+            TraceWriter::create(staged, TraceFormat::Json, "/work/program.py").expect("writer");
+        writer.toplevel_call().expect("call");
+        let error = writer.commit(&info()).expect_err(plan);
+        assert_eq!(
+            error.context_value("operation"),
+            Some(operation),
+            "{plan}: {error}"
+        );
+        assert!(
+            error.message().starts_with(&format!("{operation} ")),
+            "{plan}: {error}"
+        );
+        assert!(
+            error
+                .context_value("path")
+                .is_some_and(|path| path.ends_with(file)),
+            "{plan}: {error}"
+        );
+    }
 }

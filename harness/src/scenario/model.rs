@@ -117,6 +117,8 @@ pub struct Policy {
     pub log_file: Option<String>,
     /// `json_errors`.
     pub json_errors: Option<bool>,
+    /// `follow_fork`.
+    pub follow_fork: Option<bool>,
 }
 
 impl Policy {
@@ -145,6 +147,7 @@ impl Policy {
             ("require_trace", self.require_trace),
             ("keep_partial_trace", self.keep_partial_trace),
             ("json_errors", self.json_errors),
+            ("follow_fork", self.follow_fork),
         ];
         for (key, value) in flags {
             if let Some(value) = value {
@@ -197,6 +200,10 @@ pub struct Faults {
     pub signal: Option<SignalSpec>,
     /// A real kernel fault (the case then runs on the normal build).
     pub real: Option<RealFault>,
+    /// SIGKILL the program at this faultfs operation or fail point reach
+    /// (`write#3`, `any#17`, `recorder::writer#2`: a faultfs `kill=` clause);
+    /// the harness then runs `recover` on the trace directory and judges that.
+    pub kill: Option<String>,
 }
 
 impl Faults {
@@ -213,8 +220,18 @@ impl Faults {
         Some(entries.join(";"))
     }
 
+    /// The `CODETRACER_FAULTFS_PLAN` clauses: the plan, then the `kill=` clause.
+    pub fn plan_with_kill(&self) -> Option<String> {
+        let kill = self.kill.as_ref().map(|at| format!("kill={at}"));
+        match (&self.faultfs_plan, kill) {
+            (Some(plan), Some(kill)) => Some(format!("{plan};{kill}")),
+            (Some(plan), None) => Some(plan.clone()),
+            (None, kill) => kill,
+        }
+    }
+
     /// The kinds of fault injected, for `harness list`: `faultfs plan`,
-    /// `fail point`, `signal`, `real:<kind>` joined by `+`, or `none`.
+    /// `fail point`, `signal`, `real:<kind>`, `kill` joined by `+`, or `none`.
     pub fn kinds(&self) -> String {
         let mut kinds = Vec::new();
         if self.faultfs_plan.is_some() {
@@ -228,6 +245,9 @@ impl Faults {
         }
         if let Some(real) = &self.real {
             kinds.push(format!("real:{}", real.kind()));
+        }
+        if self.kill.is_some() {
+            kinds.push("kill".to_string());
         }
         if kinds.is_empty() {
             "none".to_string()
@@ -335,6 +355,8 @@ pub struct Expect {
     pub max_duration: Option<Duration>,
     /// Configured fail points the run must never reach.
     pub not_reached: Vec<String>,
+    /// Fewest readable events the (complete or partial) trace must hold.
+    pub min_events: Option<usize>,
 }
 
 impl Expect {

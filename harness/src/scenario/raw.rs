@@ -69,9 +69,10 @@ pub struct RawPolicy {
     pub log_level: Option<String>,
     pub log_file: Option<String>,
     pub json_errors: Option<bool>,
+    pub follow_fork: Option<bool>,
 }
 
-/// `[faults]`: fail points, a faultfs plan, a signal and a real kernel fault.
+/// `[faults]`: fail points, a faultfs plan, a signal, a real kernel fault and a kill.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawFaults {
@@ -79,6 +80,7 @@ pub struct RawFaults {
     pub faultfs_plan: Option<String>,
     pub signal: Option<RawSignal>,
     pub real: Option<RawReal>,
+    pub kill: Option<String>,
 }
 
 /// `signal = { send = "SIGINT", after_ms = N }` or `{ send, at_failpoint, delay_ms }`.
@@ -134,6 +136,7 @@ pub struct RawExpect {
     pub partial_reason: Option<String>,
     pub max_duration_ms: Option<u64>,
     pub not_reached: Option<Vec<String>>,
+    pub min_events: Option<usize>,
 }
 
 /// `[sweep]`: how `harness sweep` injects its faults.
@@ -177,13 +180,15 @@ overlay_fields!(RawPolicy {
     keep_partial_trace,
     log_level,
     log_file,
-    json_errors
+    json_errors,
+    follow_fork
 });
 overlay_fields!(RawFaults {
     failpoints,
     faultfs_plan,
     signal,
-    real
+    real,
+    kill
 });
 overlay_fields!(RawSweep { errno, in_tests });
 overlay_fields!(RawExpect {
@@ -200,6 +205,7 @@ overlay_fields!(RawExpect {
     partial_reason,
     max_duration_ms,
     not_reached,
+    min_events,
 });
 
 #[cfg(test)]

@@ -133,6 +133,45 @@ fn a_misspelled_fail_point_is_rejected_before_running() {
 }
 
 #[test]
+fn an_action_the_fail_crate_rejects_is_rejected_before_running() {
+    for (action, why) in [
+        ("bogus(1)", "unrecognized command \"bogus\""),
+        ("2*sleep", "sleep require timeout"),
+        ("x*panic", "failed to parse count"),
+        ("return(EIO", "parentheses do not match"),
+    ] {
+        let text = GOOD.replace(
+            "faultfs_plan = \"quota=100\"",
+            &format!("failpoints = {{ \"recorder::finish\" = \"{action}\" }}"),
+        );
+        let problem = only_problem(&text);
+        assert_eq!(
+            problem.key, "faults.failpoints.recorder::finish",
+            "{action}"
+        );
+        assert!(
+            problem.message.contains(why),
+            "{action}: {}",
+            problem.message
+        );
+    }
+    for action in [
+        "3*off->1*panic->off",
+        "sleep(2000)",
+        "return(EIO)",
+        "50%return",
+    ] {
+        let text = GOOD.replace(
+            "faultfs_plan = \"quota=100\"",
+            &format!("failpoints = {{ \"recorder::finish\" = \"{action}\" }}"),
+        );
+        if let Err(error) = parse(Path::new("scenarios/x.toml"), &text) {
+            panic!("{action} is rejected: {error}");
+        }
+    }
+}
+
+#[test]
 fn every_fail_point_of_faultfs_and_the_recorder_is_accepted() {
     let names = faultfs::FAILPOINTS
         .iter()

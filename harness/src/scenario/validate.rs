@@ -46,6 +46,16 @@ const fn concat<const N: usize>(
     all
 }
 
+/// Whether the `fail` crate accepts `actions` (`3*off->1*panic`), asked of
+/// its own parser through a fail point no code evaluates: what it rejects
+/// here it would reject when the recorder configures `FAILPOINTS`.
+fn fail_crate_accepts(actions: &str) -> Result<(), String> {
+    const PROBE: &str = "harness::scenario-check";
+    let accepted = fail::cfg(PROBE, actions);
+    fail::remove(PROBE);
+    accepted
+}
+
 /// Environment variables the harness sets itself; a program may not override them.
 const RESERVED_ENV: &[&str] = &[
     "FAILPOINTS",
@@ -215,7 +225,8 @@ impl Checker<'_> {
         let program = self.program(&scope, tables.program);
         let policy = self.policy(&scope, tables.policy);
         let faults = self.faults(&scope, tables.faults);
-        let expect = self.expect(&scope, tables.expect, &policy);
+        let killed = faults.as_ref().is_some_and(|faults| faults.kill.is_some());
+        let expect = self.expect(&scope, tables.expect, &policy, killed);
         let sweep = self.sweep(&scope, tables.sweep);
         if let (Some(faults), Some(expect)) = (&faults, &expect) {
             self.not_reached(&scope, faults, &expect.not_reached);
@@ -371,6 +382,7 @@ impl Checker<'_> {
             log_level: raw.log_level,
             log_file: raw.log_file,
             json_errors: raw.json_errors,
+            follow_fork: raw.follow_fork,
         }
     }
 
@@ -394,6 +406,12 @@ impl Checker<'_> {
                     "the action must be one `fail` action such as \"panic\" or \"1*panic\"",
                 );
                 ok = false;
+            } else if let Err(why) = fail_crate_accepts(action) {
+                self.problem(
+                    &key,
+                    format!("the fail crate rejects the action {action:?}: {why}"),
+                );
+                ok = false;
             }
         }
         if let Some(plan) = &raw.faultfs_plan {
@@ -406,6 +424,25 @@ impl Checker<'_> {
                 ok = false;
             } else if let Err(error) = faultfs::FaultPlan::parse(&example) {
                 self.problem(&key, error.message().to_string());
+                ok = false;
+            }
+        }
+        if let Some(kill) = &raw.kill {
+            let key = scope.path(&self.locator, "faults", "kill");
+            let point = kill
+                .rsplit_once('#')
+                .map_or(kill.as_str(), |(point, _)| point);
+            if let Err(error) = faultfs::FaultPlan::parse(&format!("kill={kill}")) {
+                self.problem(&key, error.message().to_string());
+                ok = false;
+            } else if point.contains("::") && !KNOWN_FAILPOINTS.contains(&point) {
+                self.problem(
+                    &key,
+                    format!(
+                        "unknown fail point {point:?}; known: {}",
+                        KNOWN_FAILPOINTS.join(", ")
+                    ),
+                );
                 ok = false;
             }
         }
@@ -422,7 +459,8 @@ impl Checker<'_> {
             None => None,
             Some(raw_real) => {
                 let at = scope.path(&self.locator, "faults", "real");
-                let simulated = !failpoints.is_empty() || raw.faultfs_plan.is_some();
+                let simulated =
+                    !failpoints.is_empty() || raw.faultfs_plan.is_some() || raw.kill.is_some();
                 let real = self.real_fault(&at, raw_real, simulated);
                 ok &= real.is_some();
                 real
@@ -433,6 +471,7 @@ impl Checker<'_> {
             faultfs_plan: raw.faultfs_plan,
             signal,
             real,
+            kill: raw.kill,
         })
     }
 
@@ -443,7 +482,7 @@ impl Checker<'_> {
         if simulated {
             self.problem(
                 at,
-                "a real fault runs on the normal build, which has no fail points or faultfs plan: drop faults.failpoints and faults.faultfs_plan",
+                "a real fault runs on the normal build, which has no fail points or faultfs plan: drop faults.failpoints, faults.faultfs_plan and faults.kill",
             );
             return None;
         }
@@ -512,7 +551,15 @@ impl Checker<'_> {
         })
     }
 
-    fn expect(&mut self, scope: &Scope, raw: RawExpect, policy: &Policy) -> Option<Expect> {
+    /// `killed`: the case kills the program, so the trace judged is the one
+    /// `recover` makes (partial whatever `keep_partial_trace` says).
+    fn expect(
+        &mut self,
+        scope: &Scope,
+        raw: RawExpect,
+        policy: &Policy,
+        killed: bool,
+    ) -> Option<Expect> {
         let at = |c: &Checker, key: &str| scope.path(&c.locator, "expect", key);
         let exit_code = match raw.exit_code {
             None => {
@@ -609,7 +656,9 @@ impl Checker<'_> {
         };
         let stderr = self.patterns(scope, "stderr", raw.stderr.unwrap_or_default());
         let stderr_not = self.patterns(scope, "stderr_not", raw.stderr_not.unwrap_or_default());
-        let trace = self.trace_states(scope, raw.trace, policy);
+        let terminated = raw.partial_reason.as_deref() == Some(ErrorCode::Terminated.as_str());
+        let partial_possible = policy.keep_partial() || killed || terminated;
+        let trace = self.trace_states(scope, raw.trace, partial_possible);
         if let Some(reason) = &raw.partial_reason {
             let key = at(self, "partial_reason");
             if ErrorCode::parse(reason).is_none() {
@@ -634,6 +683,7 @@ impl Checker<'_> {
             partial_reason: raw.partial_reason,
             max_duration: raw.max_duration_ms.map(Duration::from_millis),
             not_reached: raw.not_reached.unwrap_or_default(),
+            min_events: raw.min_events,
         })
     }
 
@@ -681,7 +731,7 @@ impl Checker<'_> {
         &mut self,
         scope: &Scope,
         raw: Option<super::raw::OneOrMany<String>>,
-        policy: &Policy,
+        partial_possible: bool,
     ) -> Option<Vec<TraceState>> {
         let key = scope.path(&self.locator, "expect", "trace");
         let Some(raw) = raw else {
@@ -711,10 +761,13 @@ impl Checker<'_> {
             self.problem(&key, "the list of trace states is empty");
             return None;
         }
-        if states.contains(&TraceState::Partial) && !policy.keep_partial() {
+        // SIGTERM/SIGHUP finish the trace partial (ERR_TERMINATED) under any
+        // policy, and `recover` makes one after faults.kill.
+        if states.contains(&TraceState::Partial) && !partial_possible {
             self.problem(
                 &key,
-                "a partial trace is only kept with policy.keep_partial_trace = true",
+                "a partial trace is only kept with policy.keep_partial_trace = true \
+                 (or partial_reason = \"ERR_TERMINATED\", or made by `recover` after faults.kill)",
             );
             return None;
         }

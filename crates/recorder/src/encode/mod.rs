@@ -27,27 +27,53 @@
 //! exact), which bounds the cost of a step whatever the locals hold. A value
 //! that cannot be read is an `Error` record.
 //!
-//! Struct types are found by shape ([`shapes`]) without building an interning
-//! key per instance; [`json`] writes the per-step events without serde.
+//! Layout: `table` decides from a value's type which encoder it goes to and
+//! which type slot it gets; `scalars`, `containers` and `instances` encode;
+//! `types` and `shapes` cache type ids per Python type and per instance
+//! shape, so a `Struct` type is found without building an interning key per
+//! instance. Types are interned through [`TypeInterner`] (the trace writer
+//! implements it), the only thing encoding knows of the writer.
+//!
+//! Trace filters reach into values at one place: the fields of an instance
+//! get the `attr:` action of the scope being recorded
+//! ([`ValueEncoder::set_field_policy`]); a redacted field is the redaction
+//! marker (`markers`), a dropped one is left out, and neither is read.
+//!
+//! Encoding only reads: it calls no Python-level code. Every object it reads
+//! out of another is held by a strong reference while it is used (a tuple's
+//! items by the tuple, which cannot change), so code that still runs in
+//! between, such as a finalizer, cannot free it underneath.
 
-pub mod json;
+mod capi;
+mod containers;
+mod instances;
+mod markers;
+mod scalars;
 mod shapes;
+mod table;
+mod text;
 mod types;
 
-use std::ffi::CStr;
+use std::sync::Arc;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyList, PyString, PyTuple};
 use recorder_errors::RecorderResult;
-use runtime_tracing::{
-    FieldTypeRecord, TypeKind, TypeRecord, TypeSpecificInfo, ValueRecord, NONE_TYPE_ID,
-};
+use runtime_tracing::{TypeId, TypeKind, ValueRecord, NONE_TYPE_ID};
 
-use crate::writer::TraceWriter;
+use crate::filter::model::{ValueAction, ValueKind};
+use crate::filter::summary::FilterStats;
+use crate::filter::value_policy::ValuePolicy;
+use crate::writer::TypeInterner;
 
-pub use types::{Builtin, TypeCache};
+pub use instances::exception_text;
+pub use types::TypeCache;
 
+use markers::Markers;
 use shapes::ShapeCache;
+use table::{Kind, Nest, TypeTable};
+use types::Builtin;
 
 /// Default [`Limits::max_step_nodes`].
 const STEP_NODES: usize = 256;
@@ -81,9 +107,10 @@ impl Default for Limits {
     }
 }
 
-/// Encodes values, interning their types through the writer.
+/// Encodes values, interning their types through a [`TypeInterner`].
 #[derive(Debug, Default)]
 pub struct ValueEncoder {
+    table: TypeTable,
     types: TypeCache,
     limits: Limits,
     /// Containers being encoded (the recursion guard).
@@ -92,18 +119,25 @@ pub struct ValueEncoder {
     budget: usize,
     /// `Struct` type ids by class and shape.
     shapes: ShapeCache,
-    /// Field names (borrowed `str` keys) of the instances being encoded, innermost last.
-    field_names: Vec<usize>,
+    /// Field names of the instances being encoded, innermost last.
+    field_names: Vec<Py<PyString>>,
     /// Values left in the current step's budget.
     step_left: usize,
     /// Locals of the current step not encoded yet.
     step_vars: usize,
+    /// The redaction and drop markers.
+    markers: Markers,
+    /// The `attr:` rules of the scope being recorded (none: every field is recorded).
+    field_policy: Option<Arc<ValuePolicy>>,
+    /// Instance fields redacted and dropped so far.
+    field_stats: FilterStats,
 }
 
 impl ValueEncoder {
     /// An encoder with the given limits.
     pub fn new(limits: Limits) -> ValueEncoder {
         ValueEncoder {
+            table: TypeTable::default(),
             types: TypeCache::default(),
             limits,
             active: Vec::new(),
@@ -112,7 +146,51 @@ impl ValueEncoder {
             field_names: Vec::new(),
             step_left: limits.max_step_nodes,
             step_vars: 0,
+            markers: Markers::default(),
+            field_policy: None,
+            field_stats: FilterStats::default(),
         }
+    }
+
+    /// Sets the `attr:` rules for the values encoded next (those of the
+    /// scope being recorded); `None` records every field.
+    pub fn set_field_policy(&mut self, policy: Option<&Arc<ValuePolicy>>) {
+        let same = match (&self.field_policy, policy) {
+            (Some(current), Some(new)) => Arc::ptr_eq(current, new),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.field_policy = policy.cloned();
+        }
+    }
+
+    /// Instance fields redacted and dropped so far.
+    pub fn field_stats(&self) -> &FilterStats {
+        &self.field_stats
+    }
+
+    /// The `attr:` action for the instance field `name`, counted.
+    fn field_action(&mut self, name: &Bound<'_, PyString>) -> ValueAction {
+        let Some(policy) = &self.field_policy else {
+            return ValueAction::Allow;
+        };
+        let action = match policy.uniform_action(ValueKind::Attr) {
+            Some(action) => action,
+            None => policy.action_for(ValueKind::Attr, name.to_str().unwrap_or("")),
+        };
+        self.field_stats.record_value(ValueKind::Attr, action);
+        action
+    }
+
+    /// The redaction marker, recorded in place of a value the filter redacts.
+    pub fn redacted(&mut self, interner: &mut impl TypeInterner) -> RecorderResult<ValueRecord> {
+        self.markers.redacted(interner)
+    }
+
+    /// The placeholder of a return value the filter drops.
+    pub fn dropped(&mut self, interner: &mut impl TypeInterner) -> RecorderResult<ValueRecord> {
+        self.markers.dropped(interner)
     }
 
     /// The type cache (shared with callers that name types).
@@ -124,11 +202,11 @@ impl ValueEncoder {
     pub fn encode(
         &mut self,
         value: &Bound<'_, PyAny>,
-        writer: &mut TraceWriter,
+        interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         self.active.clear();
         self.budget = self.limits.max_nodes;
-        self.value(value, 0, writer)
+        self.value(value, 0, interner)
     }
 
     /// Starts a line step that will encode `locals` values with
@@ -145,12 +223,12 @@ impl ValueEncoder {
     pub fn encode_local(
         &mut self,
         value: &Bound<'_, PyAny>,
-        writer: &mut TraceWriter,
+        interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let share = (self.step_left / self.step_vars.max(1)).clamp(1, self.limits.max_nodes);
         self.active.clear();
         self.budget = share;
-        let record = self.value(value, 0, writer);
+        let record = self.value(value, 0, interner);
         let used = (share - self.budget).max(1);
         self.step_left = self.step_left.saturating_sub(used);
         self.step_vars = self.step_vars.saturating_sub(1);
@@ -161,15 +239,15 @@ impl ValueEncoder {
     pub fn encode_varargs(
         &mut self,
         value: &Bound<'_, PyAny>,
-        writer: &mut TraceWriter,
+        interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         self.active.clear();
         self.budget = self.limits.max_nodes;
-        if unsafe { ffi::PyTuple_Check(value.as_ptr()) } == 0 {
-            return self.value(value, 0, writer);
-        }
-        let (elements, cut) = unsafe { self.tuple_items(value, 0, writer)? };
-        let type_id = self.seq_type_for_varargs(writer)?;
+        let Ok(tuple) = value.cast::<PyTuple>() else {
+            return self.value(value, 0, interner);
+        };
+        let (elements, cut) = self.tuple_items(tuple, 0, interner)?;
+        let type_id = self.types.builtin(Builtin::VarArgs, interner)?;
         Ok(ValueRecord::Sequence {
             elements,
             is_slice: cut,
@@ -178,530 +256,163 @@ impl ValueEncoder {
     }
 
     /// An `Error` record carrying `msg`.
-    pub fn error(&mut self, msg: String, writer: &mut TraceWriter) -> RecorderResult<ValueRecord> {
-        let type_id = self.types.builtin(Builtin::Error, writer)?;
+    pub fn error(
+        &mut self,
+        msg: String,
+        interner: &mut impl TypeInterner,
+    ) -> RecorderResult<ValueRecord> {
+        let type_id = self.types.builtin(Builtin::Error, interner)?;
         Ok(ValueRecord::Error { msg, type_id })
     }
 
-    fn seq_type_for_varargs(
-        &mut self,
-        writer: &mut TraceWriter,
-    ) -> RecorderResult<runtime_tracing::TypeId> {
-        writer.ensure_type("tuple\u{0}seq", || TypeRecord {
-            kind: TypeKind::Seq,
-            lang_type: "tuple".to_string(),
-            specific_info: TypeSpecificInfo::None,
-        })
-    }
-
+    /// Encodes one value at `depth`: the type table picks the encoder.
     fn value(
         &mut self,
         value: &Bound<'_, PyAny>,
         depth: usize,
-        writer: &mut TraceWriter,
+        interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
-        let py = value.py();
-        let ptr = value.as_ptr();
         self.budget = self.budget.saturating_sub(1);
-        unsafe {
-            if ptr == ffi::Py_None() {
-                return Ok(ValueRecord::None {
-                    type_id: NONE_TYPE_ID,
-                });
-            }
-            let tp = ffi::Py_TYPE(ptr);
-            if tp == &raw mut ffi::PyBool_Type {
-                let type_id = self.types.builtin(Builtin::Bool, writer)?;
-                return Ok(ValueRecord::Bool {
-                    b: ptr == ffi::Py_True(),
-                    type_id,
-                });
-            }
-            if ffi::PyLong_Check(ptr) != 0 {
-                let type_id = self.scalar_type(
-                    py,
-                    tp,
-                    &raw mut ffi::PyLong_Type,
-                    Builtin::Int,
-                    TypeKind::Int,
-                    writer,
-                )?;
-                return self.int(value, type_id, writer);
-            }
-            if ffi::PyFloat_Check(ptr) != 0 {
-                let type_id = self.scalar_type(
-                    py,
-                    tp,
-                    &raw mut ffi::PyFloat_Type,
-                    Builtin::Float,
-                    TypeKind::Float,
-                    writer,
-                )?;
-                let f = ffi::PyFloat_AS_DOUBLE(ptr);
-                if f.is_finite() {
-                    return Ok(ValueRecord::Float { f, type_id });
-                }
-                let r = if f.is_nan() {
-                    "nan"
-                } else if f > 0.0 {
-                    "inf"
-                } else {
-                    "-inf"
-                };
-                return Ok(ValueRecord::Raw {
-                    r: r.to_string(),
-                    type_id,
-                });
-            }
-            if ffi::PyUnicode_Check(ptr) != 0 {
-                let type_id = self.scalar_type(
-                    py,
-                    tp,
-                    &raw mut ffi::PyUnicode_Type,
-                    Builtin::Str,
-                    TypeKind::String,
-                    writer,
-                )?;
-                let text = self.text(value);
-                return Ok(ValueRecord::String { text, type_id });
-            }
-            if ffi::PyBytes_Check(ptr) != 0 {
-                let type_id = self.scalar_type(
-                    py,
-                    tp,
-                    &raw mut ffi::PyBytes_Type,
-                    Builtin::Bytes,
-                    TypeKind::Raw,
-                    writer,
-                )?;
-                return self.base_repr(value, &raw mut ffi::PyBytes_Type, type_id, writer);
-            }
-            if ffi::PyByteArray_Check(ptr) != 0 {
-                let type_id = self.scalar_type(
-                    py,
-                    tp,
-                    &raw mut ffi::PyByteArray_Type,
-                    Builtin::ByteArray,
-                    TypeKind::Raw,
-                    writer,
-                )?;
-                return self.base_repr(value, &raw mut ffi::PyByteArray_Type, type_id, writer);
-            }
-            let container = ffi::PyList_Check(ptr) != 0
-                || ffi::PyTuple_Check(ptr) != 0
-                || ffi::PyDict_Check(ptr) != 0
-                || ffi::PyAnySet_Check(ptr) != 0;
-            let instance = !container
-                && ffi::PyType_HasFeature(tp, ffi::Py_TPFLAGS_HEAPTYPE) != 0
-                && ffi::PyExceptionInstance_Check(ptr) == 0
-                && ffi::PyType_Check(ptr) == 0;
-            if container || instance {
-                if self.active.contains(&(ptr as usize)) {
-                    let type_id = self.types.builtin(Builtin::Recursion, writer)?;
-                    return Ok(ValueRecord::Raw {
-                        r: "<recursion>".to_string(),
-                        type_id,
-                    });
-                }
-                if depth >= self.limits.max_depth {
-                    let type_id = self.types.builtin(Builtin::NonExpanded, writer)?;
-                    let name = self.types.name(py, tp).to_string();
-                    let r = match sized_len(ptr) {
-                        Some(len) => format!("<{name} len={len}>"),
-                        None => format!("<{name} object>"),
-                    };
-                    return Ok(ValueRecord::Raw { r, type_id });
-                }
-                self.active.push(ptr as usize);
-                let result = if container {
-                    self.container(value, tp, depth, writer)
-                } else {
-                    self.instance(value, tp, depth, writer)
-                };
-                self.active.pop();
-                return result;
-            }
-            self.opaque(value, tp, writer)
+        if value.is_none() {
+            return Ok(ValueRecord::None {
+                type_id: NONE_TYPE_ID,
+            });
         }
-    }
-
-    /// The type id of a scalar: the fixed slot for the exact built-in, else the subclass.
-    unsafe fn scalar_type(
-        &mut self,
-        py: Python<'_>,
-        tp: *mut ffi::PyTypeObject,
-        exact: *mut ffi::PyTypeObject,
-        builtin: Builtin,
-        kind: TypeKind,
-        writer: &mut TraceWriter,
-    ) -> RecorderResult<runtime_tracing::TypeId> {
-        if tp == exact {
-            self.types.builtin(builtin, writer)
-        } else {
-            self.types.of_type(py, tp, kind, writer)
-        }
-    }
-
-    unsafe fn int(
-        &mut self,
-        value: &Bound<'_, PyAny>,
-        type_id: runtime_tracing::TypeId,
-        writer: &mut TraceWriter,
-    ) -> RecorderResult<ValueRecord> {
-        let mut overflow = 0;
-        let i = ffi::PyLong_AsLongLongAndOverflow(value.as_ptr(), &mut overflow);
-        if overflow == 0 {
-            if i == -1 && !ffi::PyErr_Occurred().is_null() {
-                ffi::PyErr_Clear();
-                return self.error("int value could not be read".to_string(), writer);
-            }
-            return Ok(ValueRecord::Int { i, type_id });
-        }
-        match big_int(value) {
-            Some((negative, b)) => Ok(ValueRecord::BigInt {
-                b,
-                negative,
-                type_id,
+        let class = self.table.classify(value);
+        match class.kind {
+            Kind::Nested(nest) => self.nested(value, nest, class.exact, depth, interner),
+            Kind::Bool => Ok(ValueRecord::Bool {
+                b: value.cast::<PyBool>().is_ok_and(|b| b.is_true()),
+                type_id: self.type_id(value, Kind::Bool, class.exact, interner)?,
             }),
-            None => self.error("int value could not be read".to_string(), writer),
+            Kind::Int => {
+                let type_id = self.type_id(value, Kind::Int, class.exact, interner)?;
+                self.int(value, type_id, interner)
+            }
+            Kind::Float => {
+                let type_id = self.type_id(value, Kind::Float, class.exact, interner)?;
+                // SAFETY: the table matched `float` or a subclass.
+                let float = unsafe { value.cast_unchecked::<PyFloat>() };
+                Ok(scalars::float(float, type_id))
+            }
+            Kind::Str => {
+                let type_id = self.type_id(value, Kind::Str, class.exact, interner)?;
+                // SAFETY: the table matched `str` or a subclass.
+                let text = unsafe { value.cast_unchecked::<PyString>() };
+                Ok(self.string(text, type_id))
+            }
+            Kind::Bytes => {
+                let type_id = self.type_id(value, Kind::Bytes, class.exact, interner)?;
+                self.bytes(value, &raw mut ffi::PyBytes_Type, type_id, interner)
+            }
+            Kind::ByteArray => {
+                let type_id = self.type_id(value, Kind::ByteArray, class.exact, interner)?;
+                self.bytes(value, &raw mut ffi::PyByteArray_Type, type_id, interner)
+            }
+            Kind::Opaque => self.opaque(value, &value.get_type(), interner),
         }
     }
 
-    /// The text of a `str`, cut at the string limit; lone surrogates are escaped.
-    unsafe fn text(&self, value: &Bound<'_, PyAny>) -> String {
-        let mut size: ffi::Py_ssize_t = 0;
-        let data = ffi::PyUnicode_AsUTF8AndSize(value.as_ptr(), &mut size);
-        let text = if data.is_null() {
-            ffi::PyErr_Clear();
-            escaped_text(value)
-        } else {
-            let bytes =
-                std::slice::from_raw_parts(data.cast::<u8>(), usize::try_from(size).unwrap_or(0));
-            return utf8_prefix(bytes, self.limits.max_string_bytes);
-        };
-        cut_text(text, self.limits.max_string_bytes)
-    }
-
-    /// `Raw` with the base type's own `repr` (safe for bytes and bytearray).
-    unsafe fn base_repr(
+    /// A value that holds others: a `Raw` marker when it is already being
+    /// encoded (recursion) or lies beyond the depth limit, else its items.
+    fn nested(
         &mut self,
         value: &Bound<'_, PyAny>,
-        base: *mut ffi::PyTypeObject,
-        type_id: runtime_tracing::TypeId,
-        writer: &mut TraceWriter,
-    ) -> RecorderResult<ValueRecord> {
-        let Some(repr) = (*base).tp_repr else {
-            return self.error("no repr".to_string(), writer);
-        };
-        let Some(text) = Bound::from_owned_ptr_or_opt(value.py(), repr(value.as_ptr())) else {
-            ffi::PyErr_Clear();
-            return self.error("repr failed".to_string(), writer);
-        };
-        let r = cut_text(self.text(&text), self.limits.max_string_bytes);
-        Ok(ValueRecord::Raw { r, type_id })
-    }
-
-    unsafe fn container(
-        &mut self,
-        value: &Bound<'_, PyAny>,
-        tp: *mut ffi::PyTypeObject,
+        nest: Nest,
+        exact: bool,
         depth: usize,
-        writer: &mut TraceWriter,
+        interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
-        let py = value.py();
-        let ptr = value.as_ptr();
-        if ffi::PyList_Check(ptr) != 0 {
-            let type_id = self.scalar_type(
-                py,
-                tp,
-                &raw mut ffi::PyList_Type,
-                Builtin::List,
-                TypeKind::Seq,
-                writer,
-            )?;
-            let mut elements = Vec::with_capacity(self.capacity(ffi::PyList_GET_SIZE(ptr)));
-            let mut index: ffi::Py_ssize_t = 0;
-            while index < ffi::PyList_GET_SIZE(ptr) && self.room(elements.len()) {
-                let item = Bound::from_borrowed_ptr(py, ffi::PyList_GET_ITEM(ptr, index));
-                elements.push(self.value(&item, depth + 1, writer)?);
-                index += 1;
-            }
-            let is_slice = index < ffi::PyList_GET_SIZE(ptr);
-            return Ok(ValueRecord::Sequence {
-                elements,
-                is_slice,
+        let address = value.as_ptr() as usize;
+        if self.active.contains(&address) {
+            let type_id = self.types.builtin(Builtin::Recursion, interner)?;
+            return Ok(ValueRecord::Raw {
+                r: "<recursion>".to_string(),
                 type_id,
             });
         }
-        if ffi::PyTuple_Check(ptr) != 0 {
-            let type_id = self.scalar_type(
-                py,
-                tp,
-                &raw mut ffi::PyTuple_Type,
-                Builtin::Tuple,
-                TypeKind::Tuple,
-                writer,
-            )?;
-            let (mut elements, cut) = self.tuple_items(value, depth, writer)?;
-            if cut {
-                elements.push(self.truncated(writer)?);
-            }
-            return Ok(ValueRecord::Tuple { elements, type_id });
-        }
-        if ffi::PyDict_Check(ptr) != 0 {
-            let type_id = self.scalar_type(
-                py,
-                tp,
-                &raw mut ffi::PyDict_Type,
-                Builtin::Dict,
-                TypeKind::Seq,
-                writer,
-            )?;
-            return self.mapping(value, type_id, depth, writer);
-        }
-        let frozen = ffi::PyFrozenSet_Check(ptr) != 0;
-        let (exact, builtin) = if frozen {
-            (&raw mut ffi::PyFrozenSet_Type, Builtin::FrozenSet)
-        } else {
-            (&raw mut ffi::PySet_Type, Builtin::Set)
-        };
-        let type_id = self.scalar_type(py, tp, exact, builtin, TypeKind::Set, writer)?;
-        self.set(value, type_id, depth, writer)
-    }
-
-    unsafe fn tuple_items(
-        &mut self,
-        value: &Bound<'_, PyAny>,
-        depth: usize,
-        writer: &mut TraceWriter,
-    ) -> RecorderResult<(Vec<ValueRecord>, bool)> {
-        let ptr = value.as_ptr();
-        let len = ffi::PyTuple_GET_SIZE(ptr);
-        let mut elements = Vec::with_capacity(self.capacity(len) + 1);
-        let mut index: ffi::Py_ssize_t = 0;
-        while index < len && self.room(elements.len()) {
-            let item = Bound::from_borrowed_ptr(value.py(), ffi::PyTuple_GET_ITEM(ptr, index));
-            elements.push(self.value(&item, depth + 1, writer)?);
-            index += 1;
-        }
-        Ok((elements, index < len))
-    }
-
-    /// A `dict` as a `Sequence` of `(key, value)` `Tuple`s.
-    unsafe fn mapping(
-        &mut self,
-        value: &Bound<'_, PyAny>,
-        type_id: runtime_tracing::TypeId,
-        depth: usize,
-        writer: &mut TraceWriter,
-    ) -> RecorderResult<ValueRecord> {
-        let py = value.py();
-        let pair_type = self.types.builtin(Builtin::Pair, writer)?;
-        let mut elements = Vec::with_capacity(self.capacity(ffi::PyDict_Size(value.as_ptr())));
-        let mut pos: ffi::Py_ssize_t = 0;
-        let mut key: *mut ffi::PyObject = std::ptr::null_mut();
-        let mut item: *mut ffi::PyObject = std::ptr::null_mut();
-        let mut cut = false;
-        while ffi::PyDict_Next(value.as_ptr(), &mut pos, &mut key, &mut item) != 0 {
-            if !self.room(elements.len()) {
-                cut = true;
-                break;
-            }
-            let key = Bound::from_borrowed_ptr(py, key);
-            let item = Bound::from_borrowed_ptr(py, item);
-            let key = self.value(&key, depth + 1, writer)?;
-            let item = self.value(&item, depth + 1, writer)?;
-            elements.push(ValueRecord::Tuple {
-                elements: vec![key, item],
-                type_id: pair_type,
-            });
-        }
-        Ok(ValueRecord::Sequence {
-            elements,
-            is_slice: cut,
-            type_id,
-        })
-    }
-
-    /// Sets are walked with the built-in set iterator, whatever the subclass overrides.
-    unsafe fn set(
-        &mut self,
-        value: &Bound<'_, PyAny>,
-        type_id: runtime_tracing::TypeId,
-        depth: usize,
-        writer: &mut TraceWriter,
-    ) -> RecorderResult<ValueRecord> {
-        let py = value.py();
-        let set_type: *mut ffi::PyTypeObject = &raw mut ffi::PySet_Type;
-        let Some(iter_fn) = (*set_type).tp_iter else {
-            return self.error("set iteration unavailable".to_string(), writer);
-        };
-        let Some(iter) = Bound::from_owned_ptr_or_opt(py, iter_fn(value.as_ptr())) else {
-            ffi::PyErr_Clear();
-            return self.error("set iteration failed".to_string(), writer);
-        };
-        let mut elements = Vec::with_capacity(self.capacity(ffi::PySet_Size(value.as_ptr())));
-        let mut cut = false;
-        loop {
-            let Some(item) = Bound::from_owned_ptr_or_opt(py, ffi::PyIter_Next(iter.as_ptr()))
-            else {
-                ffi::PyErr_Clear();
-                break;
+        if depth >= self.limits.max_depth {
+            let type_id = self.types.builtin(Builtin::NonExpanded, interner)?;
+            let name = self.types.name(&value.get_type());
+            let r = match container_len(value, nest) {
+                Some(len) => format!("<{name} len={len}>"),
+                None => format!("<{name} object>"),
             };
-            if !self.room(elements.len()) {
-                cut = true;
-                break;
-            }
-            elements.push(self.value(&item, depth + 1, writer)?);
+            return Ok(ValueRecord::Raw { r, type_id });
         }
-        Ok(ValueRecord::Sequence {
-            elements,
-            is_slice: cut,
-            type_id,
-        })
-    }
-
-    /// An instance of a user class: a `Struct` of its `__dict__` entries.
-    unsafe fn instance(
-        &mut self,
-        value: &Bound<'_, PyAny>,
-        tp: *mut ffi::PyTypeObject,
-        depth: usize,
-        writer: &mut TraceWriter,
-    ) -> RecorderResult<ValueRecord> {
-        let py = value.py();
-        let Some(dict) = Bound::from_owned_ptr_or_opt(
-            py,
-            ffi::PyObject_GenericGetDict(value.as_ptr(), std::ptr::null_mut()),
-        ) else {
-            ffi::PyErr_Clear();
-            return self.opaque(value, tp, writer);
-        };
-        if ffi::PyDict_Check(dict.as_ptr()) == 0 {
-            return self.opaque(value, tp, writer);
-        }
-        let start = self.field_names.len();
-        let result = self.instance_fields(tp, &dict, start, depth, writer);
-        self.field_names.truncate(start);
+        self.active.push(address);
+        let result = self.items(value, nest, exact, depth, interner);
+        self.active.pop();
         result
     }
 
-    /// The `Struct` of an instance's `__dict__`; its field names are pushed on
-    /// `field_names` from `start` (the caller truncates them).
-    unsafe fn instance_fields(
-        &mut self,
-        tp: *mut ffi::PyTypeObject,
-        dict: &Bound<'_, PyAny>,
-        start: usize,
-        depth: usize,
-        writer: &mut TraceWriter,
-    ) -> RecorderResult<ValueRecord> {
-        let py = dict.py();
-        let size = usize::try_from(ffi::PyDict_Size(dict.as_ptr())).unwrap_or(0);
-        let mut field_values = Vec::with_capacity(size.min(self.limits.max_items + 1));
-        let mut pos: ffi::Py_ssize_t = 0;
-        let mut key: *mut ffi::PyObject = std::ptr::null_mut();
-        let mut item: *mut ffi::PyObject = std::ptr::null_mut();
-        let mut cut = false;
-        while ffi::PyDict_Next(dict.as_ptr(), &mut pos, &mut key, &mut item) != 0 {
-            if ffi::PyUnicode_Check(key) == 0 {
-                continue;
-            }
-            if !self.room(field_values.len()) {
-                cut = true;
-                break;
-            }
-            self.field_names.push(key as usize);
-            let item = Bound::from_borrowed_ptr(py, item);
-            field_values.push(self.value(&item, depth + 1, writer)?);
-        }
-        if cut {
-            field_values.push(self.truncated(writer)?);
-        }
-        let field_types: Vec<runtime_tracing::TypeId> =
-            field_values.iter().map(record_type_id).collect();
-        let names = &self.field_names[start..];
-        if let Some(type_id) = self.shapes.get(tp, names, &field_types, cut) {
-            return Ok(ValueRecord::Struct {
-                field_values,
-                type_id,
-            });
-        }
-        let class = self.types.name(py, tp).to_string();
-        let mut key = class.clone();
-        let mut fields = Vec::with_capacity(field_types.len());
-        let mut texts: Vec<String> = names
-            .iter()
-            .map(|name| self.text(&Bound::from_borrowed_ptr(py, *name as *mut ffi::PyObject)))
-            .collect();
-        if cut {
-            texts.push("...".to_string());
-        }
-        for (name, type_id) in texts.into_iter().zip(&field_types) {
-            key.push('\u{0}');
-            key.push_str(&name);
-            key.push(':');
-            key.push_str(&type_id.0.to_string());
-            fields.push(FieldTypeRecord {
-                name,
-                type_id: *type_id,
-            });
-        }
-        let type_id = writer.ensure_type(&key, || TypeRecord {
-            kind: TypeKind::Struct,
-            lang_type: class,
-            specific_info: TypeSpecificInfo::Struct { fields },
-        })?;
-        let names = &self.field_names[start..];
-        self.shapes.insert(py, tp, names, field_types, cut, type_id);
-        Ok(ValueRecord::Struct {
-            field_values,
-            type_id,
-        })
-    }
-
-    /// Exceptions as `Type: message`, other objects as `<Type object>`.
-    unsafe fn opaque(
+    /// The items of a value that passed the guards, walked by its kind.
+    fn items(
         &mut self,
         value: &Bound<'_, PyAny>,
-        tp: *mut ffi::PyTypeObject,
-        writer: &mut TraceWriter,
+        nest: Nest,
+        exact: bool,
+        depth: usize,
+        interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
-        let py = value.py();
-        let ptr = value.as_ptr();
-        let type_id = self.types.of_type(py, tp, TypeKind::Raw, writer)?;
-        let r = if ffi::PyExceptionInstance_Check(ptr) != 0 {
-            exception_text(value, &mut self.types)
-        } else if ffi::PyType_Check(ptr) != 0 {
-            format!("<class '{}'>", self.types.name(py, ptr.cast()))
-        } else if ffi::PyModule_Check(ptr) != 0 {
-            let name = ffi::PyModule_GetName(ptr);
-            if name.is_null() {
-                ffi::PyErr_Clear();
-                "<module>".to_string()
-            } else {
-                format!("<module '{}'>", CStr::from_ptr(name).to_string_lossy())
+        match nest {
+            Nest::Instance => self.instance(value, &value.get_type(), depth, interner),
+            Nest::List => {
+                let kind = Kind::Nested(Nest::List);
+                let type_id = self.type_id(value, kind, exact, interner)?;
+                // SAFETY: the table matched `list` or a subclass.
+                let list = unsafe { value.cast_unchecked::<PyList>() };
+                self.list(list, type_id, depth, interner)
             }
-        } else if tp == &raw mut ffi::PyComplex_Type || tp == &raw mut ffi::PyRange_Type {
-            match Bound::from_owned_ptr_or_opt(py, ffi::PyObject_Repr(ptr)) {
-                Some(text) => self.text(&text),
-                None => {
-                    ffi::PyErr_Clear();
-                    format!("<{} object>", self.types.name(py, tp))
-                }
+            Nest::Tuple => {
+                let kind = Kind::Nested(Nest::Tuple);
+                let type_id = self.type_id(value, kind, exact, interner)?;
+                // SAFETY: the table matched `tuple` or a subclass.
+                let tuple = unsafe { value.cast_unchecked::<PyTuple>() };
+                self.tuple(tuple, type_id, depth, interner)
             }
-        } else {
-            format!("<{} object>", self.types.name(py, tp))
-        };
-        Ok(ValueRecord::Raw { r, type_id })
+            Nest::Dict => {
+                let kind = Kind::Nested(Nest::Dict);
+                let type_id = self.type_id(value, kind, exact, interner)?;
+                // SAFETY: the table matched `dict` or a subclass.
+                let dict = unsafe { value.cast_unchecked::<PyDict>() };
+                self.dict(dict, type_id, depth, interner)
+            }
+            Nest::Set => {
+                let kind = Kind::Nested(Nest::Set);
+                let type_id = self.type_id(value, kind, exact, interner)?;
+                self.set(value, type_id, depth, interner)
+            }
+            Nest::FrozenSet => {
+                let kind = Kind::Nested(Nest::FrozenSet);
+                let type_id = self.type_id(value, kind, exact, interner)?;
+                self.set(value, type_id, depth, interner)
+            }
+        }
+    }
+
+    /// The type id of a value of `kind`: the kind's fixed built-in slot when
+    /// its type is exactly the row's base, else a type named after its class
+    /// (with the built-in's record kind, or `Raw` for an opaque object).
+    #[inline(always)]
+    fn type_id(
+        &mut self,
+        value: &Bound<'_, PyAny>,
+        kind: Kind,
+        exact: bool,
+        interner: &mut impl TypeInterner,
+    ) -> RecorderResult<TypeId> {
+        let builtin = kind.builtin();
+        if let (true, Some(builtin)) = (exact, builtin) {
+            return self.types.builtin(builtin, interner);
+        }
+        let record_kind = builtin.map_or(TypeKind::Raw, |builtin| builtin.describe().0);
+        self.types.of_type(&value.get_type(), record_kind, interner)
     }
 
     /// How many items a container of `len` items will keep at most.
-    fn capacity(&self, len: ffi::Py_ssize_t) -> usize {
-        usize::try_from(len)
-            .unwrap_or(0)
-            .min(self.limits.max_items)
-            .min(self.budget)
+    fn capacity(&self, len: usize) -> usize {
+        len.min(self.limits.max_items).min(self.budget)
     }
 
     /// Whether a container holding `kept` items may take one more.
@@ -709,8 +420,9 @@ impl ValueEncoder {
         kept < self.limits.max_items && self.budget > 0
     }
 
-    fn truncated(&mut self, writer: &mut TraceWriter) -> RecorderResult<ValueRecord> {
-        let type_id = self.types.builtin(Builtin::Truncated, writer)?;
+    /// The `...` marker ending a cut `Tuple` or `Struct`.
+    fn truncated(&mut self, interner: &mut impl TypeInterner) -> RecorderResult<ValueRecord> {
+        let type_id = self.types.builtin(Builtin::Truncated, interner)?;
         Ok(ValueRecord::Raw {
             r: "...".to_string(),
             type_id,
@@ -718,179 +430,19 @@ impl ValueEncoder {
     }
 }
 
-/// `Type: message` of an exception, from its class and `args` (no `__str__` call).
-pub fn exception_text(exception: &Bound<'_, PyAny>, types: &mut TypeCache) -> String {
-    let py = exception.py();
-    let ptr = exception.as_ptr();
-    unsafe {
-        let name = types.name(py, ffi::Py_TYPE(ptr)).to_string();
-        if ffi::PyExceptionInstance_Check(ptr) == 0 {
-            return name;
+/// `len()` of a built-in container, read from its storage (`None` for instances).
+fn container_len(value: &Bound<'_, PyAny>, nest: Nest) -> Option<usize> {
+    match nest {
+        Nest::List => value.cast::<PyList>().ok().map(|list| list.len()),
+        Nest::Tuple => value.cast::<PyTuple>().ok().map(|tuple| tuple.len()),
+        Nest::Dict => value.cast::<PyDict>().ok().map(|dict| dict.len()),
+        Nest::Set | Nest::FrozenSet => {
+            // SAFETY: the table matched `set` or `frozenset` (or a subclass).
+            usize::try_from(unsafe { ffi::PySet_Size(value.as_ptr()) }).ok()
         }
-        let args = (*ptr.cast::<ffi::PyBaseExceptionObject>()).args;
-        if args.is_null() || ffi::PyTuple_Check(args) == 0 || ffi::PyTuple_GET_SIZE(args) == 0 {
-            return name;
-        }
-        let first = ffi::PyTuple_GET_ITEM(args, 0);
-        if ffi::PyTuple_GET_SIZE(args) == 1 && ffi::PyUnicode_Check(first) != 0 {
-            let first = Bound::from_borrowed_ptr(py, first);
-            let mut size: ffi::Py_ssize_t = 0;
-            let data = ffi::PyUnicode_AsUTF8AndSize(first.as_ptr(), &mut size);
-            if data.is_null() {
-                ffi::PyErr_Clear();
-                return format!("{name}: {}", escaped_text(&first));
-            }
-            let bytes =
-                std::slice::from_raw_parts(data.cast::<u8>(), usize::try_from(size).unwrap_or(0));
-            return format!("{name}: {}", String::from_utf8_lossy(bytes));
-        }
-        format!("{name} ({} args)", ffi::PyTuple_GET_SIZE(args))
+        Nest::Instance => None,
     }
-}
-
-/// The type id carried by a record.
-fn record_type_id(record: &ValueRecord) -> runtime_tracing::TypeId {
-    match record {
-        ValueRecord::Int { type_id, .. }
-        | ValueRecord::Float { type_id, .. }
-        | ValueRecord::Bool { type_id, .. }
-        | ValueRecord::String { type_id, .. }
-        | ValueRecord::Sequence { type_id, .. }
-        | ValueRecord::Tuple { type_id, .. }
-        | ValueRecord::Struct { type_id, .. }
-        | ValueRecord::Variant { type_id, .. }
-        | ValueRecord::Reference { type_id, .. }
-        | ValueRecord::Raw { type_id, .. }
-        | ValueRecord::Error { type_id, .. }
-        | ValueRecord::None { type_id }
-        | ValueRecord::BigInt { type_id, .. } => *type_id,
-        ValueRecord::Cell { .. } => NONE_TYPE_ID,
-    }
-}
-
-/// `len()` of the built-in containers, read from the object layout.
-unsafe fn sized_len(ptr: *mut ffi::PyObject) -> Option<isize> {
-    if ffi::PyList_Check(ptr) != 0 {
-        Some(ffi::PyList_GET_SIZE(ptr))
-    } else if ffi::PyTuple_Check(ptr) != 0 {
-        Some(ffi::PyTuple_GET_SIZE(ptr))
-    } else if ffi::PyDict_Check(ptr) != 0 {
-        Some(ffi::PyDict_Size(ptr))
-    } else if ffi::PyAnySet_Check(ptr) != 0 {
-        Some(ffi::PySet_Size(ptr))
-    } else {
-        None
-    }
-}
-
-/// Sign and big-endian magnitude of a Python int, via its hexadecimal form.
-unsafe fn big_int(value: &Bound<'_, PyAny>) -> Option<(bool, Vec<u8>)> {
-    let Some(hex) =
-        Bound::from_owned_ptr_or_opt(value.py(), ffi::PyNumber_ToBase(value.as_ptr(), 16))
-    else {
-        ffi::PyErr_Clear();
-        return None;
-    };
-    let hex: String = hex.extract().ok()?;
-    let (negative, digits) = match hex.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, hex.as_str()),
-    };
-    let digits = digits.strip_prefix("0x")?;
-    Some((negative, hex_to_bytes(digits)?))
-}
-
-/// `"1ff"` -> `[0x01, 0xff]`.
-fn hex_to_bytes(digits: &str) -> Option<Vec<u8>> {
-    let digits = digits.as_bytes();
-    let mut out = Vec::with_capacity(digits.len() / 2 + 1);
-    let odd = digits.len() % 2;
-    if odd == 1 {
-        out.push(hex_digit(digits[0])?);
-    }
-    for pair in digits[odd..].chunks(2) {
-        out.push(hex_digit(pair[0])? << 4 | hex_digit(pair[1])?);
-    }
-    Some(out)
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// A `str` with lone surrogates, as UTF-8 with `\udXXX` escapes.
-unsafe fn escaped_text(value: &Bound<'_, PyAny>) -> String {
-    let encoded = ffi::PyUnicode_AsEncodedString(
-        value.as_ptr(),
-        c"utf-8".as_ptr(),
-        c"backslashreplace".as_ptr(),
-    );
-    let Some(encoded) = Bound::from_owned_ptr_or_opt(value.py(), encoded) else {
-        ffi::PyErr_Clear();
-        return String::new();
-    };
-    let data = ffi::PyBytes_AsString(encoded.as_ptr());
-    if data.is_null() {
-        ffi::PyErr_Clear();
-        return String::new();
-    }
-    let len = ffi::PyBytes_Size(encoded.as_ptr());
-    let bytes = std::slice::from_raw_parts(data.cast::<u8>(), usize::try_from(len).unwrap_or(0));
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The first `max` bytes (at most, on a character boundary) of UTF-8 `bytes`
-/// as a `String`, copying only what is kept.
-fn utf8_prefix(bytes: &[u8], max: usize) -> String {
-    let mut end = bytes.len().min(max);
-    // A UTF-8 continuation byte is 0b10xx_xxxx: step back to a character start.
-    while end < bytes.len() && end > 0 && bytes[end] & 0xC0 == 0x80 {
-        end -= 1;
-    }
-    match std::str::from_utf8(&bytes[..end]) {
-        Ok(text) => text.to_owned(),
-        Err(_) => cut_text(String::from_utf8_lossy(&bytes[..end]).into_owned(), max),
-    }
-}
-
-/// Cuts `text` to at most `max` bytes on a character boundary.
-fn cut_text(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{cut_text, hex_to_bytes, utf8_prefix};
-
-    #[test]
-    fn hex_digits_become_big_endian_bytes() {
-        assert_eq!(hex_to_bytes("1ff"), Some(vec![0x01, 0xff]));
-        assert_eq!(
-            hex_to_bytes("10000000000000000"),
-            Some(vec![1, 0, 0, 0, 0, 0, 0, 0, 0])
-        );
-        assert_eq!(hex_to_bytes("zz"), None);
-    }
-
-    #[test]
-    fn text_is_cut_on_char_boundaries() {
-        assert_eq!(cut_text("héllo".to_string(), 2), "h");
-        assert_eq!(cut_text("abc".to_string(), 10), "abc");
-        assert_eq!(utf8_prefix("héllo".as_bytes(), 2), "h");
-        assert_eq!(utf8_prefix("héllo".as_bytes(), 3), "hé");
-        assert_eq!(utf8_prefix("abc".as_bytes(), 10), "abc");
-        assert_eq!(utf8_prefix("€".as_bytes(), 2), "");
-    }
-}
+mod tests;

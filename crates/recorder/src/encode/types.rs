@@ -8,14 +8,16 @@ use std::ffi::CStr;
 
 use pyo3::ffi;
 use pyo3::prelude::*;
+use pyo3::types::PyType;
 use recorder_errors::RecorderResult;
-use runtime_tracing::{TypeId, TypeKind};
+use runtime_tracing::{TypeId, TypeKind, TypeRecord, TypeSpecificInfo};
 
-use crate::writer::TraceWriter;
+use super::capi::{clear_error, owned, type_flags};
+use crate::writer::TypeInterner;
 
 /// The built-in types with a fixed name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Builtin {
+pub(super) enum Builtin {
     /// `int`
     Int,
     /// `float`
@@ -40,6 +42,8 @@ pub enum Builtin {
     Dict,
     /// A `(key, value)` pair of a mapping.
     Pair,
+    /// `*args`: a `tuple` recorded as a sequence.
+    VarArgs,
     /// A value that could not be read.
     Error,
     /// A container met again while it is being encoded.
@@ -50,7 +54,7 @@ pub enum Builtin {
     Truncated,
 }
 
-const BUILTIN_COUNT: usize = 16;
+const BUILTIN_COUNT: usize = 17;
 
 impl Builtin {
     fn slot(self) -> usize {
@@ -58,7 +62,7 @@ impl Builtin {
     }
 
     /// The `TypeRecord` kind and `lang_type`.
-    pub fn describe(self) -> (TypeKind, &'static str) {
+    pub(super) fn describe(self) -> (TypeKind, &'static str) {
         match self {
             Builtin::Int => (TypeKind::Int, "int"),
             Builtin::Float => (TypeKind::Float, "float"),
@@ -72,10 +76,19 @@ impl Builtin {
             Builtin::FrozenSet => (TypeKind::Set, "frozenset"),
             Builtin::Dict => (TypeKind::Seq, "dict"),
             Builtin::Pair => (TypeKind::Tuple, "tuple"),
+            Builtin::VarArgs => (TypeKind::Seq, "tuple"),
             Builtin::Error => (TypeKind::Error, "<error>"),
             Builtin::Recursion => (TypeKind::Recursion, "<recursion>"),
             Builtin::NonExpanded => (TypeKind::NonExpanded, "<non-expanded>"),
             Builtin::Truncated => (TypeKind::Raw, "<truncated>"),
+        }
+    }
+
+    /// The interning key: the `lang_type`, except for the one name shared by two kinds.
+    fn key(self) -> &'static str {
+        match self {
+            Builtin::VarArgs => "tuple\u{0}seq",
+            other => other.describe().1,
         }
     }
 }
@@ -84,7 +97,7 @@ impl Builtin {
 #[derive(Debug)]
 struct SeenType {
     /// Keeps the type alive so its address is never reused while cached.
-    _keep: Py<PyAny>,
+    _keep: Py<PyType>,
     name: String,
     ids: Vec<(TypeKind, TypeId)>,
 }
@@ -98,33 +111,40 @@ pub struct TypeCache {
 
 impl TypeCache {
     /// The id of a built-in type.
-    pub fn builtin(
+    #[inline(always)]
+    pub(super) fn builtin(
         &mut self,
         builtin: Builtin,
-        writer: &mut TraceWriter,
+        interner: &mut impl TypeInterner,
     ) -> RecorderResult<TypeId> {
-        if let Some(id) = self.builtins[builtin.slot()] {
-            return Ok(id);
+        match self.builtins[builtin.slot()] {
+            Some(id) => Ok(id),
+            None => self.intern_builtin(builtin, interner),
         }
+    }
+
+    /// Interns a built-in type the first time it is met.
+    #[cold]
+    fn intern_builtin(
+        &mut self,
+        builtin: Builtin,
+        interner: &mut impl TypeInterner,
+    ) -> RecorderResult<TypeId> {
         let (kind, name) = builtin.describe();
-        let id = writer.ensure_type_id(kind, name)?;
+        let id = interner.intern_type(builtin.key(), || plain_record(kind, name.to_string()))?;
         self.builtins[builtin.slot()] = Some(id);
         Ok(id)
     }
 
     /// The id of `kind` named after the Python type `tp` (for subclasses of the
     /// built-ins and for opaque objects).
-    ///
-    /// # Safety
-    /// `tp` must be a live type object and the GIL held.
-    pub unsafe fn of_type(
+    pub(super) fn of_type(
         &mut self,
-        py: Python<'_>,
-        tp: *mut ffi::PyTypeObject,
+        tp: &Bound<'_, PyType>,
         kind: TypeKind,
-        writer: &mut TraceWriter,
+        interner: &mut impl TypeInterner,
     ) -> RecorderResult<TypeId> {
-        let entry = self.entry(py, tp);
+        let entry = self.entry(tp);
         if let Some((_, id)) = entry.ids.iter().find(|(k, _)| *k == kind) {
             return Ok(*id);
         }
@@ -135,55 +155,66 @@ impl TypeCache {
         } else {
             format!("{name}\u{0}{}", kind as u8)
         };
-        let id = writer.ensure_type(&key, || runtime_tracing::TypeRecord {
-            kind,
-            lang_type: name,
-            specific_info: runtime_tracing::TypeSpecificInfo::None,
-        })?;
-        self.entry(py, tp).ids.push((kind, id));
+        let id = interner.intern_type(&key, || plain_record(kind, name))?;
+        self.entry(tp).ids.push((kind, id));
         Ok(id)
     }
 
     /// The display name of the type `tp` (`module.QualName`, or the bare name for built-ins).
-    ///
-    /// # Safety
-    /// `tp` must be a live type object and the GIL held.
-    pub unsafe fn name(&mut self, py: Python<'_>, tp: *mut ffi::PyTypeObject) -> &str {
-        &self.entry(py, tp).name
+    pub(super) fn name(&mut self, tp: &Bound<'_, PyType>) -> &str {
+        &self.entry(tp).name
     }
 
-    unsafe fn entry(&mut self, py: Python<'_>, tp: *mut ffi::PyTypeObject) -> &mut SeenType {
-        self.seen.entry(tp as usize).or_insert_with(|| SeenType {
-            _keep: Bound::from_borrowed_ptr(py, tp.cast()).unbind(),
-            name: type_name(py, tp),
-            ids: Vec::new(),
-        })
+    fn entry(&mut self, tp: &Bound<'_, PyType>) -> &mut SeenType {
+        self.seen
+            .entry(tp.as_ptr() as usize)
+            .or_insert_with(|| SeenType {
+                _keep: tp.clone().unbind(),
+                name: type_name(tp),
+                ids: Vec::new(),
+            })
     }
 }
 
-/// `module.QualName` of a type without running user code.
-///
-/// # Safety
-/// `tp` must be a live type object and the GIL held.
-pub unsafe fn type_name(py: Python<'_>, tp: *mut ffi::PyTypeObject) -> String {
-    let tp_name = CStr::from_ptr((*tp).tp_name).to_string_lossy().into_owned();
-    if ffi::PyType_HasFeature(tp, ffi::Py_TPFLAGS_HEAPTYPE) == 0 {
+/// A type record without specific info.
+fn plain_record(kind: TypeKind, lang_type: String) -> TypeRecord {
+    TypeRecord {
+        kind,
+        lang_type,
+        specific_info: TypeSpecificInfo::None,
+    }
+}
+
+/// `module.QualName` of a type without running user code (the bare `tp_name`
+/// for static types, and for heap types whose names cannot be read).
+fn type_name(tp: &Bound<'_, PyType>) -> String {
+    let py = tp.py();
+    let ptr = tp.as_type_ptr();
+    // SAFETY: `tp` is a live type object; `tp_name` is a NUL-terminated string
+    // that lives as long as the type.
+    let tp_name = unsafe { CStr::from_ptr((*ptr).tp_name) }
+        .to_string_lossy()
+        .into_owned();
+    if type_flags(tp) & ffi::Py_TPFLAGS_HEAPTYPE == 0 {
         return tp_name;
     }
-    let qualname = Bound::from_owned_ptr_or_opt(py, ffi::PyType_GetQualName(tp))
-        .and_then(|name| name.extract::<String>().ok());
-    let Some(qualname) = qualname else {
-        ffi::PyErr_Clear();
+    // SAFETY: `tp` is a live type object; the call returns a new reference or NULL.
+    let qualname = unsafe { owned(py, ffi::PyType_GetQualName(ptr)) };
+    let Some(qualname) = qualname.and_then(|name| name.extract::<String>().ok()) else {
         return tp_name;
     };
-    let module = Bound::from_owned_ptr_or_opt(py, ffi::PyType_GetDict(tp))
-        .and_then(|dict| {
+    // SAFETY: `tp` is a live type object; the call returns a new reference or NULL.
+    let dict = unsafe { owned(py, ffi::PyType_GetDict(ptr)) };
+    let module = dict.and_then(|dict| {
+        // SAFETY: `dict` is a live dict and the key a NUL-terminated literal;
+        // the item is a borrowed reference (or NULL), owned at once.
+        unsafe {
             let item = ffi::PyDict_GetItemString(dict.as_ptr(), c"__module__".as_ptr());
             Bound::from_borrowed_ptr_or_opt(py, item)
-        })
-        .and_then(|module| module.extract::<String>().ok());
-    ffi::PyErr_Clear();
-    match module {
+        }
+    });
+    clear_error(py);
+    match module.and_then(|module| module.extract::<String>().ok()) {
         Some(module) if module != "builtins" => format!("{module}.{qualname}"),
         _ => qualname,
     }

@@ -21,7 +21,8 @@ pub fn guard<T>(label: &'static str, body: impl FnOnce() -> RecorderResult<T>) -
 /// The Python exception for `error`: an instance of the class of its kind from
 /// `codetracer_python_recorder.errors` with `code`, `kind` and `context`; a
 /// plain `Exception` with the text when that module cannot be used. Writes the
-/// JSON trailer first (when the policy asks for it).
+/// JSON trailer first (when the policy asks for it) and marks the instance
+/// `_reported`, so the package's Python code never writes a second one.
 pub fn to_py_err(error: RecorderError) -> PyErr {
     logging::trailer::emit(&error);
     Python::attach(|py| match exception_instance(py, &error) {
@@ -43,6 +44,7 @@ fn exception_instance<'py>(py: Python<'py>, error: &RecorderError) -> PyResult<B
     kwargs.set_item("kind", error.kind().as_str())?;
     kwargs.set_item("context", context)?;
     let instance = class.call((error.message(),), Some(&kwargs))?;
+    instance.setattr("_reported", true)?;
     if instance.is_instance_of::<pyo3::exceptions::PyBaseException>() {
         Ok(instance)
     } else {

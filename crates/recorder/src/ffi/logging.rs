@@ -19,6 +19,7 @@ pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(metrics_snapshot, module)?)?;
     module.add_function(wrap_pyfunction!(log_message, module)?)?;
     module.add_function(wrap_pyfunction!(run_id, module)?)?;
+    module.add_function(wrap_pyfunction!(write_error_trailer, module)?)?;
     Ok(())
 }
 
@@ -166,6 +167,30 @@ fn write_log(
         None => write(),
     }
     Ok(())
+}
+
+/// Writes the JSON trailer of an error the package's Python code raises (a
+/// bad format, trace filter argument or policy value), when the policy's
+/// `json_errors` is on: the same line the native errors get. An unknown
+/// `code` is written as `ERR_UNKNOWN`, an unknown `kind` as the code's own.
+#[pyfunction]
+#[pyo3(signature = (code, kind, message, context = None))]
+fn write_error_trailer(
+    code: &str,
+    kind: &str,
+    message: &str,
+    context: Option<BTreeMap<String, String>>,
+) -> PyResult<()> {
+    guard("write_error_trailer", || {
+        let code = ErrorCode::parse(code).unwrap_or(ErrorCode::Unknown);
+        let kind = ErrorKind::parse(kind).unwrap_or_else(|| code.default_kind());
+        let mut error = RecorderError::new(kind, code, message);
+        for (key, value) in context.unwrap_or_default() {
+            error.set_context(key, value);
+        }
+        crate::logging::trailer::emit(&error);
+        Ok(())
+    })
 }
 
 /// This process's run id, as found in every log line and trailer.

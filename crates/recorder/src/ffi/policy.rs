@@ -11,6 +11,15 @@ use super::guard;
 use crate::logging;
 use crate::policy::{self, PolicyKey, PolicyUpdate};
 
+/// Policy keys the Python package holds itself (`codetracer_python_recorder.policy`):
+/// `configure_policy` accepts them, so an unknown key's message lists them too.
+const PACKAGE_KEYS: [&str; 4] = [
+    "module_name_from_globals",
+    "propagate_script_exit",
+    "io_capture_line_proxies",
+    "io_capture_fd_fallback",
+];
+
 /// Registers the policy functions on the native module.
 pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(configure_policy, module)?)?;
@@ -50,7 +59,11 @@ fn read_setting(
     cleared: &mut Vec<PolicyKey>,
 ) -> RecorderResult<()> {
     let key = PolicyKey::parse(name).ok_or_else(|| {
-        let known: Vec<&str> = PolicyKey::ALL.iter().map(|key| key.name()).collect();
+        let known: Vec<&str> = PolicyKey::ALL
+            .iter()
+            .map(|key| key.name())
+            .chain(PACKAGE_KEYS)
+            .collect();
         usage!(
             ErrorCode::InvalidPolicyValue,
             "unknown policy key `{}`: accepted keys are {}",
@@ -63,9 +76,15 @@ fn read_setting(
         cleared.push(key);
         return Ok(());
     }
+    let is_boolean_key = matches!(
+        key,
+        PolicyKey::RequireTrace
+            | PolicyKey::KeepPartialTrace
+            | PolicyKey::JsonErrors
+            | PolicyKey::FollowFork
+    );
     if let Ok(flag) = value.cast::<PyBool>() {
-        // `io_capture=True/False` means proxies / off.
-        if !key.is_boolean() && key != PolicyKey::IoCapture {
+        if !is_boolean_key {
             return Err(key.invalid(&source, &flag.to_string()));
         }
         let text = if flag.is_true() { "true" } else { "false" };
@@ -114,10 +133,7 @@ fn policy_snapshot(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
             .map(|path| path.to_string_lossy().into_owned()),
     )?;
     snapshot.set_item("json_errors", policy.json_errors)?;
-    let io_capture = PyDict::new(py);
-    io_capture.set_item("line_proxies", policy.io_capture.line_proxies)?;
-    io_capture.set_item("fd_fallback", policy.io_capture.fd_fallback)?;
-    snapshot.set_item("io_capture", io_capture)?;
+    snapshot.set_item("follow_fork", policy.follow_fork)?;
     Ok(snapshot)
 }
 

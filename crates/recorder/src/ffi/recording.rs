@@ -2,12 +2,14 @@
 //! `flush_tracing`, `set_exit_on_abort`) and the interpreter-exit hook that
 //! finishes a recording nobody stopped.
 
+use std::path::PathBuf;
 use std::sync::Once;
 
 use pyo3::prelude::*;
 
 use super::guard;
-use crate::session;
+use crate::session::{self, StartOptions};
+use crate::stdio::CaptureMode;
 
 /// Registers the recording functions on the native module.
 pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -20,17 +22,36 @@ pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// Starts recording into the directory `path` (`format`: `json` or `binary`;
-/// with `activation_path`, nothing is recorded until code from that file runs).
+/// with `activation_path`, nothing is recorded until code from that file
+/// runs). Paths may be `str` (any text `os.fsdecode` gives, so not
+/// necessarily UTF-8), `bytes` or path-like. `trace_filter`: filter files
+/// after the builtin default and the project filter, in chain order (each may
+/// join paths with `::`); `module_name_from_globals`: name module code after
+/// its `__name__`; `io_capture`: `(line_proxies, fd_fallback)`, how the
+/// program's standard streams are captured (default: the proxies alone).
 #[pyfunction]
-#[pyo3(signature = (path, format = "json", activation_path = None))]
+#[pyo3(signature = (path, format = "json", activation_path = None, *, trace_filter = None, module_name_from_globals = true, io_capture = None))]
 fn start_tracing(
     py: Python<'_>,
-    path: &str,
+    path: PathBuf,
     format: &str,
-    activation_path: Option<&str>,
+    activation_path: Option<PathBuf>,
+    trace_filter: Option<Vec<PathBuf>>,
+    module_name_from_globals: bool,
+    io_capture: Option<(bool, bool)>,
 ) -> PyResult<()> {
+    let options = StartOptions {
+        trace_filter: trace_filter.unwrap_or_default(),
+        module_name_from_globals,
+        io_capture: io_capture.map_or_else(CaptureMode::default, |(line_proxies, fd_fallback)| {
+            CaptureMode {
+                line_proxies,
+                fd_fallback,
+            }
+        }),
+    };
     guard("start_tracing", || {
-        session::start(py, path, format, activation_path)
+        session::start_os(py, &path, format, activation_path.as_deref(), &options)
     })?;
     if session::is_tracing(py) {
         register_atexit(py);
@@ -39,9 +60,13 @@ fn start_tracing(
 }
 
 /// Stops recording and writes the trace; a no-op when not recording.
+/// `exit_code` is the program's exit status, written to the metadata.
 #[pyfunction]
-fn stop_tracing(py: Python<'_>) -> PyResult<()> {
-    guard("stop_tracing", || session::stop(py))
+#[pyo3(signature = (exit_code = None))]
+fn stop_tracing(py: Python<'_>, exit_code: Option<i64>) -> PyResult<()> {
+    guard("stop_tracing", || {
+        session::stop_with_exit_code(py, exit_code)
+    })
 }
 
 /// Whether a recording is active.

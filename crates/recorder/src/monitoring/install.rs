@@ -15,8 +15,13 @@ pub struct CallbackSpec {
     pub make: for<'py> fn(Python<'py>) -> PyResult<Bound<'py, PyAny>>,
 }
 
-/// Tool ids tried, in order (0 and 1 belong to debuggers and coverage tools).
-pub const TOOL_IDS: [u8; 4] = [2, 3, 4, 5];
+/// Tool ids tried, in order. CPython reserves 0 (debugger), 1 (coverage),
+/// 2 (profiler, taken by `cProfile`) and 5 (optimizer); 3 and 4 are free for
+/// any tool, so they come first. Only when both are taken does the recorder
+/// borrow a reserved id, the least likely to be wanted first: 5 (nothing in
+/// CPython 3.12/3.13 uses it), 0 (`pdb` uses `sys.settrace` before 3.14),
+/// then 1 and 2.
+pub const TOOL_IDS: [u8; 6] = [3, 4, 5, 0, 1, 2];
 /// The name the tool is registered under.
 pub const TOOL_NAME: &str = "codetracer";
 
@@ -53,6 +58,7 @@ impl Installation {
             ));
         };
         monitoring.use_tool_id(py, tool, TOOL_NAME)?;
+        log::debug!("monitoring tool id {tool} taken (order tried: {TOOL_IDS:?})");
         let mut installation = Installation {
             monitoring,
             tool,
@@ -81,6 +87,11 @@ impl Installation {
             self.events.push(event);
         }
         Ok(())
+    }
+
+    /// The tool id taken.
+    pub fn id(&self) -> u8 {
+        self.tool
     }
 
     /// Switches every registered event on (re-enabling locations an earlier

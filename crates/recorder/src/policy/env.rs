@@ -6,20 +6,20 @@ use super::model::{PolicyKey, PolicyUpdate};
 
 /// Reads every policy variable through `lookup` (the process environment in
 /// production). Returns the settings of the good variables, and the error of
-/// the first bad one, if any: a bad value never hides the others.
+/// the first bad one, if any: a bad value never hides the others. A variable
+/// that is empty (or only blanks) is the same as an unset one, whatever its
+/// key: `CODETRACER_REQUIRE_TRACE=` and `CODETRACER_LOG_FILE=` both leave the
+/// default.
 pub fn read_with(lookup: impl Fn(&str) -> Option<String>) -> (PolicyUpdate, Option<RecorderError>) {
     let mut update = PolicyUpdate::default();
     let mut first_error = None;
     for &key in PolicyKey::ALL {
-        let Some(variable) = key.env_var() else {
+        let Some(text) = lookup(key.env_var()).filter(|text| !text.trim().is_empty()) else {
             continue;
         };
-        let Some(text) = lookup(variable) else {
-            continue;
-        };
-        let source = format!("environment variable {variable}");
+        let source = format!("environment variable {}", key.env_var());
         if let Err(error) = update.set_text(key, &text, &source) {
-            let error = error.with_context("variable", variable);
+            let error = error.with_context("variable", key.env_var());
             first_error.get_or_insert(error);
         }
     }
@@ -54,6 +54,17 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_variable_is_the_same_as_an_unset_one_for_every_key() {
+        for &key in PolicyKey::ALL {
+            for empty in ["", "  "] {
+                let (update, error) = read(&[(key.env_var(), empty)]);
+                assert!(error.is_none(), "{}={empty:?}: {error:?}", key.env_var());
+                assert_eq!(update, PolicyUpdate::default(), "{}", key.env_var());
+            }
+        }
+    }
+
+    #[test]
     fn every_variable_is_read() {
         let (update, error) = read(&[
             ("CODETRACER_ON_RECORDER_ERROR", "disable"),
@@ -62,7 +73,6 @@ mod tests {
             ("CODETRACER_LOG_LEVEL", "debug"),
             ("CODETRACER_LOG_FILE", "/tmp/x.log"),
             ("CODETRACER_JSON_ERRORS", "1"),
-            ("CODETRACER_CAPTURE_IO", "proxies,fd"),
         ]);
         assert!(error.is_none());
         assert_eq!(update.on_recorder_error, Some(OnRecorderError::Disable));
@@ -71,8 +81,6 @@ mod tests {
         assert_eq!(update.log_level.as_deref(), Some("debug"));
         assert_eq!(update.log_file, Some(Some("/tmp/x.log".into())));
         assert_eq!(update.json_errors, Some(true));
-        assert_eq!(update.io_line_proxies, Some(true));
-        assert_eq!(update.io_fd_fallback, Some(true));
     }
 
     #[test]

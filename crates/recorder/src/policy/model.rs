@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use recorder_errors::prelude::*;
 use serde::Serialize;
 
-use super::io_capture::{self, IoCapturePolicy};
 use super::log_filter::LogFilter;
 
 pub use recorder_errors::OnRecorderError;
@@ -25,8 +24,8 @@ pub struct RecorderPolicy {
     pub log_file: Option<PathBuf>,
     /// Write one JSON trailer line on stderr per error surfaced to Python.
     pub json_errors: bool,
-    /// Which of the program's standard streams are captured, and how.
-    pub io_capture: IoCapturePolicy,
+    /// Record each forked child into its own directory `<dir>.fork-<pid>`.
+    pub follow_fork: bool,
 }
 
 /// The log filter used when nobody set one.
@@ -41,7 +40,7 @@ impl Default for RecorderPolicy {
             log_level: DEFAULT_LOG_LEVEL.to_owned(),
             log_file: None,
             json_errors: false,
-            io_capture: IoCapturePolicy::default(),
+            follow_fork: false,
         }
     }
 }
@@ -61,12 +60,8 @@ pub enum PolicyKey {
     LogFile,
     /// `json_errors`
     JsonErrors,
-    /// `io_capture`: a mode (`off`, `proxies`, `proxies,fd`) setting both IO keys below.
-    IoCapture,
-    /// `io_capture_line_proxies` (0.3's keyword): the stream proxies.
-    IoCaptureLineProxies,
-    /// `io_capture_fd_fallback` (0.3's keyword): the descriptor mirror.
-    IoCaptureFdFallback,
+    /// `follow_fork`
+    FollowFork,
 }
 
 const BOOLEAN_VALUES: &str = "1/0, true/false, yes/no, on/off (any case)";
@@ -80,9 +75,7 @@ impl PolicyKey {
         PolicyKey::LogLevel,
         PolicyKey::LogFile,
         PolicyKey::JsonErrors,
-        PolicyKey::IoCapture,
-        PolicyKey::IoCaptureLineProxies,
-        PolicyKey::IoCaptureFdFallback,
+        PolicyKey::FollowFork,
     ];
 
     /// The keyword accepted by `configure_policy`.
@@ -94,37 +87,21 @@ impl PolicyKey {
             PolicyKey::LogLevel => "log_level",
             PolicyKey::LogFile => "log_file",
             PolicyKey::JsonErrors => "json_errors",
-            PolicyKey::IoCapture => "io_capture",
-            PolicyKey::IoCaptureLineProxies => "io_capture_line_proxies",
-            PolicyKey::IoCaptureFdFallback => "io_capture_fd_fallback",
+            PolicyKey::FollowFork => "follow_fork",
         }
     }
 
-    /// Whether the key takes a boolean (so a Python `bool` is accepted for it).
-    pub fn is_boolean(self) -> bool {
-        matches!(
-            self,
-            PolicyKey::RequireTrace
-                | PolicyKey::KeepPartialTrace
-                | PolicyKey::JsonErrors
-                | PolicyKey::IoCaptureLineProxies
-                | PolicyKey::IoCaptureFdFallback
-        )
-    }
-
-    /// The environment variable that sets this key, if any (the two IO
-    /// booleans have none: `CODETRACER_CAPTURE_IO` sets both through `io_capture`).
-    pub fn env_var(self) -> Option<&'static str> {
-        Some(match self {
+    /// The environment variable that sets this key.
+    pub fn env_var(self) -> &'static str {
+        match self {
             PolicyKey::OnRecorderError => "CODETRACER_ON_RECORDER_ERROR",
             PolicyKey::RequireTrace => "CODETRACER_REQUIRE_TRACE",
             PolicyKey::KeepPartialTrace => "CODETRACER_KEEP_PARTIAL_TRACE",
             PolicyKey::LogLevel => "CODETRACER_LOG_LEVEL",
             PolicyKey::LogFile => "CODETRACER_LOG_FILE",
             PolicyKey::JsonErrors => "CODETRACER_JSON_ERRORS",
-            PolicyKey::IoCapture => "CODETRACER_CAPTURE_IO",
-            PolicyKey::IoCaptureLineProxies | PolicyKey::IoCaptureFdFallback => return None,
-        })
+            PolicyKey::FollowFork => "CODETRACER_FOLLOW_FORK",
+        }
     }
 
     /// A human description of the values this key accepts.
@@ -134,9 +111,7 @@ impl PolicyKey {
             PolicyKey::RequireTrace
             | PolicyKey::KeepPartialTrace
             | PolicyKey::JsonErrors
-            | PolicyKey::IoCaptureLineProxies
-            | PolicyKey::IoCaptureFdFallback => BOOLEAN_VALUES,
-            PolicyKey::IoCapture => io_capture::ACCEPTED,
+            | PolicyKey::FollowFork => BOOLEAN_VALUES,
             PolicyKey::LogLevel => {
                 "off, error, warn, info, debug, trace, or a `module=level,...` list"
             }
@@ -189,10 +164,8 @@ pub struct PolicyUpdate {
     pub log_file: Option<Option<PathBuf>>,
     /// `json_errors`, when set.
     pub json_errors: Option<bool>,
-    /// `io_capture.line_proxies`, when set (by `io_capture` or its own key).
-    pub io_line_proxies: Option<bool>,
-    /// `io_capture.fd_fallback`, when set (by `io_capture` or its own key).
-    pub io_fd_fallback: Option<bool>,
+    /// `follow_fork`, when set.
+    pub follow_fork: Option<bool>,
 }
 
 impl PolicyUpdate {
@@ -209,6 +182,7 @@ impl PolicyUpdate {
                 self.keep_partial_trace = Some(parse_bool(text).ok_or_else(bad)?);
             }
             PolicyKey::JsonErrors => self.json_errors = Some(parse_bool(text).ok_or_else(bad)?),
+            PolicyKey::FollowFork => self.follow_fork = Some(parse_bool(text).ok_or_else(bad)?),
             PolicyKey::LogLevel => {
                 let spec = text.trim();
                 LogFilter::parse(spec).map_err(|_| bad())?;
@@ -217,17 +191,6 @@ impl PolicyUpdate {
             PolicyKey::LogFile => {
                 let path = text.trim();
                 self.log_file = Some((!path.is_empty()).then(|| PathBuf::from(path)));
-            }
-            PolicyKey::IoCapture => {
-                let mode = IoCapturePolicy::parse(text).ok_or_else(bad)?;
-                self.io_line_proxies = Some(mode.line_proxies);
-                self.io_fd_fallback = Some(mode.fd_fallback);
-            }
-            PolicyKey::IoCaptureLineProxies => {
-                self.io_line_proxies = Some(parse_bool(text).ok_or_else(bad)?);
-            }
-            PolicyKey::IoCaptureFdFallback => {
-                self.io_fd_fallback = Some(parse_bool(text).ok_or_else(bad)?);
             }
         }
         Ok(())
@@ -242,12 +205,7 @@ impl PolicyUpdate {
             PolicyKey::LogLevel => self.log_level = None,
             PolicyKey::LogFile => self.log_file = None,
             PolicyKey::JsonErrors => self.json_errors = None,
-            PolicyKey::IoCapture => {
-                self.io_line_proxies = None;
-                self.io_fd_fallback = None;
-            }
-            PolicyKey::IoCaptureLineProxies => self.io_line_proxies = None,
-            PolicyKey::IoCaptureFdFallback => self.io_fd_fallback = None,
+            PolicyKey::FollowFork => self.follow_fork = None,
         }
     }
 
@@ -264,8 +222,7 @@ impl PolicyUpdate {
         take(&mut self.log_level, &other.log_level);
         take(&mut self.log_file, &other.log_file);
         take(&mut self.json_errors, &other.json_errors);
-        take(&mut self.io_line_proxies, &other.io_line_proxies);
-        take(&mut self.io_fd_fallback, &other.io_fd_fallback);
+        take(&mut self.follow_fork, &other.follow_fork);
     }
 
     /// Writes our settings over `policy`.
@@ -288,11 +245,8 @@ impl PolicyUpdate {
         if let Some(value) = self.json_errors {
             policy.json_errors = value;
         }
-        if let Some(value) = self.io_line_proxies {
-            policy.io_capture.line_proxies = value;
-        }
-        if let Some(value) = self.io_fd_fallback {
-            policy.io_capture.fd_fallback = value;
+        if let Some(value) = self.follow_fork {
+            policy.follow_fork = value;
         }
     }
 }
@@ -354,42 +308,6 @@ mod tests {
         assert!(update.set_text(PolicyKey::LogLevel, "loud", "k").is_err());
         assert!(update.set_text(PolicyKey::LogFile, "", "k").is_ok());
         assert_eq!(update.log_file, Some(None));
-    }
-
-    #[test]
-    fn io_capture_sets_both_io_keys_and_each_boolean_key_sets_one() {
-        let mut update = PolicyUpdate::default();
-        assert!(update
-            .set_text(PolicyKey::IoCapture, "proxies+fd", "k")
-            .is_ok());
-        assert_eq!(
-            (update.io_line_proxies, update.io_fd_fallback),
-            (Some(true), Some(true))
-        );
-        assert!(update
-            .set_text(PolicyKey::IoCaptureFdFallback, "no", "k")
-            .is_ok());
-        let mut policy = RecorderPolicy::default();
-        update.apply_to(&mut policy);
-        assert_eq!(policy.io_capture.as_text(), "proxies");
-        let error = update
-            .set_text(
-                PolicyKey::IoCapture,
-                "files",
-                "environment variable CODETRACER_CAPTURE_IO",
-            )
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            error.contains("CODETRACER_CAPTURE_IO") && error.contains("proxies,fd"),
-            "{error}"
-        );
-        update.clear(PolicyKey::IoCapture);
-        assert_eq!(
-            (update.io_line_proxies, update.io_fd_fallback),
-            (None, None)
-        );
     }
 
     #[test]

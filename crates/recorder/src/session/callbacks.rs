@@ -11,6 +11,7 @@ use recorder_errors::prelude::*;
 
 use super::failpoints::callback_failpoint;
 use super::failure::{fail, Origin};
+use super::fork;
 use super::state::{self, State};
 use crate::logging;
 use crate::monitoring::{outcome_value, CallbackSpec, Outcome};
@@ -26,6 +27,11 @@ where
     F: FnOnce(&mut RuntimeTracer) -> RecorderResult<Outcome>,
 {
     let result = panics::catch(label, || {
+        if fork::inherited() {
+            // A fork child: the recording is the parent's and is never
+            // written here; the fork hook or the next API call abandons it.
+            return Ok(Outcome::Continue);
+        }
         let mut session = match state::try_lock() {
             Ok(session) => session,
             Err(TryLockError::WouldBlock) => {

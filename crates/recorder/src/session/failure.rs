@@ -94,14 +94,30 @@ pub(super) fn fail(
     }
 }
 
-/// Settles `tracer`'s output after `error` and returns the error to surface.
+/// Settles `tracer`'s output after `error` and returns the error to surface,
+/// its context saying what is really on disk: `output` (`partial`, `absent`,
+/// or `partial-leftovers` when cleanup could not remove everything), then
+/// `leftovers` and `cleanup_error` when something is left, and
+/// `settle_error` when the partial trace asked for could not be kept.
 fn settle(tracer: &mut RuntimeTracer, error: RecorderError, keep_partial: bool) -> RecorderError {
-    match tracer.settle_failed(&error, keep_partial) {
-        Ok(()) => error.with_context("output", if keep_partial { "partial" } else { "absent" }),
-        Err(settle_error) => error
-            .with_context("output", "absent")
-            .with_context("settle_error", settle_error.to_string()),
+    let settlement = tracer.settle_failed(&error, keep_partial);
+    let output = settlement
+        .settled
+        .as_ref()
+        .map_or("absent", |settled| settled.describe());
+    let mut error = error.with_context("output", output);
+    if let Some(settled) = settlement.settled.as_ref() {
+        if !settled.leftovers().is_empty() {
+            error.set_context("leftovers", settled.leftovers_text());
+        }
+        if let Some(cleanup_error) = settled.cleanup_error() {
+            error.set_context("cleanup_error", cleanup_error);
+        }
     }
+    if let Some(settle_error) = settlement.error {
+        error.set_context("settle_error", settle_error);
+    }
+    error
 }
 
 /// One structured warning for an error the `disable` policy swallows.
@@ -113,7 +129,7 @@ fn warn_disabled(error: &RecorderError) {
 
 /// CLI mode after an `abort` failure: flush the program's output, report the
 /// error on stderr (and the JSON trailer), exit with the kind's code.
-fn exit_process(py: Python<'_>, error: &RecorderError) -> ! {
+pub(super) fn exit_process(py: Python<'_>, error: &RecorderError) -> ! {
     if let Ok(sys) = py.import("sys") {
         for stream in ["stdout", "stderr"] {
             if let Ok(stream) = sys.getattr(stream) {

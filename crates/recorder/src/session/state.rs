@@ -6,12 +6,14 @@
 //! GIL released. `Starting` and `Finishing` mark the stretches where `start`
 //! or a failure/`stop` works on a recording with the lock released.
 
+use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, TryLockError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 
+use super::signals::TerminationHandlers;
 use crate::monitoring::Installation;
 use crate::stdio::Capture;
 use crate::tracer::RuntimeTracer;
@@ -46,6 +48,25 @@ pub(super) struct Recording {
     pub(super) tool: Option<Installation>,
     /// The stream proxies and the mirror; `None` until `start` installs them.
     pub(super) capture: Option<Capture>,
+    /// The recorder's SIGTERM/SIGHUP handlers, while they are installed.
+    pub(super) signals: TerminationHandlers,
+    /// What `start` was asked for (a followed fork records the same way).
+    pub(super) request: StartRequest,
+    /// When recording started, for the finish log line.
+    pub(super) started: Instant,
+}
+
+/// The arguments of the `start` that made a recording.
+#[derive(Debug, Clone)]
+pub(super) struct StartRequest {
+    /// The trace directory.
+    pub(super) path: PathBuf,
+    /// The events format, as given.
+    pub(super) format: String,
+    /// Record nothing until code from this file starts.
+    pub(super) activation_path: Option<PathBuf>,
+    /// The trace filters and module naming.
+    pub(super) options: super::StartOptions,
 }
 
 impl Recording {
@@ -60,12 +81,17 @@ impl Recording {
         }
     }
 
-    /// Switches the tool off and frees it, then gives the program its
-    /// streams back (idempotent; the streams come back even when the tool
-    /// cannot be uninstalled).
+    /// Switches the tool off and frees it, gives SIGTERM/SIGHUP back their
+    /// default action, and gives the program its streams back (idempotent;
+    /// the streams come back even when the tool cannot be uninstalled).
     pub(super) fn detach(&mut self, py: Python<'_>) -> RecorderResult<()> {
+        self.signals.restore(py);
         let uninstalled = match &mut self.tool {
-            Some(tool) => tool.uninstall(py),
+            Some(tool) => {
+                let freed = tool.uninstall(py);
+                log::debug!("detached: monitoring tool {} freed", tool.id());
+                freed
+            }
             None => Ok(()),
         };
         if let Some(capture) = &mut self.capture {
@@ -135,6 +161,29 @@ pub(super) fn lock(py: Python<'_>) -> MutexGuard<'static, Session> {
             Err(TryLockError::WouldBlock) => {
                 py.detach(|| std::thread::sleep(Duration::from_millis(1)))
             }
+        }
+    }
+}
+
+/// The session, waiting at most `patience` (with the GIL released): for the
+/// paths that must never hang, such as a signal handler that may have
+/// interrupted the very thread holding the lock.
+pub(super) fn lock_within(
+    py: Python<'_>,
+    patience: Duration,
+) -> Option<MutexGuard<'static, Session>> {
+    let deadline = Instant::now() + patience;
+    loop {
+        match SESSION.try_lock() {
+            Ok(session) => return Some(session),
+            Err(TryLockError::Poisoned(poison)) => {
+                SESSION.clear_poison();
+                return Some(poison.into_inner());
+            }
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                py.detach(|| std::thread::sleep(Duration::from_millis(1)))
+            }
+            Err(TryLockError::WouldBlock) => return None,
         }
     }
 }

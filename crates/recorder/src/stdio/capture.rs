@@ -11,8 +11,8 @@ use pyo3::types::PyString;
 use super::hub::{Hub, Stream};
 use super::mirror::Mirror;
 use super::proxies::{Tap, TapSpec, TextReader, TextWriter};
+use super::settings::CaptureSettings;
 use crate::logging;
-use crate::policy::IoCapturePolicy;
 
 /// The streams the proxies stand in for, by their name in `sys`.
 const STREAMS: [Stream; 3] = [Stream::Stdout, Stream::Stderr, Stream::Stdin];
@@ -43,19 +43,24 @@ impl logging::stderr::Route for MirrorRoute {
 }
 
 impl Capture {
-    /// Installs what `policy` asks for, recording into `hub`. Never fails:
+    /// Installs what `settings` ask for, recording into `hub`. Never fails:
     /// a part that cannot be set up is left out with one warning, and the
     /// program's streams stay as they were.
-    pub fn install(py: Python<'_>, hub: &Arc<Hub>, policy: IoCapturePolicy) -> Capture {
+    pub fn install(py: Python<'_>, hub: &Arc<Hub>, settings: CaptureSettings) -> Capture {
         let mut capture = Capture {
             hub: Arc::clone(hub),
             installed: Vec::new(),
             mirror: None,
         };
-        if !policy.line_proxies && !policy.fd_fallback {
+        if settings.is_off() {
             hub.close();
             return capture;
         }
+        let mode = settings.mode;
+        let streams: Vec<Stream> = STREAMS
+            .into_iter()
+            .filter(|&stream| settings.captures(stream))
+            .collect();
         let sys = match py.import("sys") {
             Ok(sys) => sys,
             Err(error) => {
@@ -66,10 +71,10 @@ impl Capture {
         };
         // For the mirror, asked before it takes the descriptors over (only
         // then: the streams may be the program's own objects).
-        let before: Vec<(Stream, Option<RawFd>, Option<bool>)> = STREAMS
+        let before: Vec<(Stream, Option<RawFd>, Option<bool>)> = streams
             .iter()
             .map(|&stream| {
-                if !policy.fd_fallback {
+                if !mode.fd_fallback {
                     return (stream, None, None);
                 }
                 let original = sys.getattr(stream.name()).ok();
@@ -80,10 +85,10 @@ impl Capture {
                 (stream, fd, isatty)
             })
             .collect();
-        if policy.fd_fallback {
-            capture.start_mirror();
+        if mode.fd_fallback {
+            capture.start_mirror(&streams);
         }
-        if !policy.line_proxies {
+        if !mode.line_proxies {
             return capture;
         }
         for (stream, fd, isatty) in before {
@@ -94,8 +99,8 @@ impl Capture {
         capture
     }
 
-    fn start_mirror(&mut self) {
-        match Mirror::start(&self.hub) {
+    fn start_mirror(&mut self, streams: &[Stream]) {
+        match Mirror::start(&self.hub, streams) {
             Ok(mirror) => {
                 self.hub.attach_mirror(Arc::clone(&mirror));
                 logging::stderr::set_route(Some(Arc::new(MirrorRoute(Arc::clone(&mirror)))));

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use recorder_errors::RecorderError;
 
 use super::mirror::Mirror;
+use super::owner::Owner;
 
 /// One of the program's standard streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +96,8 @@ pub struct Hub {
     batches: Mutex<Batches>,
     /// The descriptor mirror, asked to catch up before every drain.
     mirror: OnceLock<Arc<Mirror>>,
+    /// The process recording into this hub (a fork child never does).
+    owner: Owner,
 }
 
 impl Hub {
@@ -105,9 +108,9 @@ impl Hub {
         Arc::new(hub)
     }
 
-    /// Whether arriving IO is recorded.
+    /// Whether arriving IO is recorded (never in a fork child).
     pub fn is_recording(&self) -> bool {
-        self.recording.load(Ordering::Acquire)
+        self.recording.load(Ordering::Acquire) && self.owner.is_here()
     }
 
     /// Starts recording (once the recording is active); a no-op after [`Hub::close`].
@@ -169,6 +172,9 @@ impl Hub {
 
     /// `thread` flushed `stream`: its open chunk takes no more writes.
     pub fn flushed(&self, stream: Stream, thread: u64) {
+        if !self.is_recording() {
+            return;
+        }
         let mut batches = self.lock();
         let matches = batches
             .chunks
@@ -181,6 +187,9 @@ impl Hub {
 
     /// Keeps the first failure of a proxy or the mirror for the tracer to surface.
     pub fn fail(&self, error: RecorderError) {
+        if !self.owner.is_here() {
+            return;
+        }
         let mut batches = self.lock();
         if batches.failure.is_none() {
             batches.failure = Some(error);

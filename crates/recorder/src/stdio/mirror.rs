@@ -16,6 +16,12 @@
 //! itself is never put back; after the teardown the thread keeps forwarding
 //! what children still write until the pipe's last writer is gone. The thread
 //! never calls Python, never logs, and never holds the lock while it waits.
+//!
+//! A fork child inherits the descriptors pointed at the pipes but not the
+//! thread: there the mirror only points them back at the originals (without
+//! the lock, which the parent's thread may have held at the fork) and sends
+//! diagnostics straight to the original stderr; it never reads the pipes,
+//! which still carry the parent's output.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -24,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::hub::{Hub, Origin, Stream};
 use super::ledger::{Lane, Ledger};
+use super::owner::Owner;
 
 /// Bytes read from a pipe at a time.
 const READ_SIZE: usize = 64 * 1024;
@@ -63,17 +70,23 @@ pub struct Mirror {
     wake: OwnedFd,
     /// The thread met a panic and gave up mirroring (descriptors put back).
     broken: AtomicBool,
+    /// The process whose thread forwards (not a fork child of it).
+    owner: Owner,
 }
 
 impl Mirror {
-    /// Points descriptors 1 and 2 at pipes and starts the forwarding
-    /// thread; a descriptor that is not open is left out. Fails (with every
-    /// change undone) when neither can be mirrored or the thread cannot start.
-    pub fn start(hub: &Arc<Hub>) -> io::Result<Arc<Mirror>> {
+    /// Points descriptors 1 and 2 (those of `streams`) at pipes and starts
+    /// the forwarding thread; a descriptor that is not open is left out.
+    /// Fails (with every change undone) when none can be mirrored or the
+    /// thread cannot start.
+    pub fn start(hub: &Arc<Hub>, streams: &[Stream]) -> io::Result<Arc<Mirror>> {
         let mut targets = Vec::new();
         let mut pipes = Vec::new();
         let mut first_error = None;
         for (stream, fd) in [(Stream::Stdout, 1), (Stream::Stderr, 2)] {
+            if !streams.contains(&stream) {
+                continue;
+            }
             match redirect(fd) {
                 Ok((saved, read, pipe_id)) => {
                     targets.push(Target {
@@ -106,6 +119,7 @@ impl Mirror {
             hub: Arc::downgrade(hub),
             wake,
             broken: AtomicBool::new(false),
+            owner: Owner::here(),
         });
         let runner = Arc::clone(&mirror);
         let spawned = std::thread::Builder::new()
@@ -126,6 +140,9 @@ impl Mirror {
     /// The proxies are about to hand one write of `bytes`, through `lane`,
     /// to a stream writing to `fd`.
     pub fn announce(&self, fd: RawFd, lane: Lane, bytes: &[u8]) {
+        if !self.owner.is_here() {
+            return;
+        }
         if let Some(index) = self.targets.iter().position(|target| target.fd == fd) {
             let mut ledgers = lock(&self.ledgers);
             if let Some(ledger) = ledgers.get_mut(index) {
@@ -137,6 +154,9 @@ impl Mirror {
     /// Forwards and records whatever the pipes hold now (the tracer calls
     /// this before every drain: one `poll` when they are empty).
     pub fn catch_up(&self) {
+        if !self.owner.is_here() {
+            return;
+        }
         let mut pump = lock(&self.pump);
         // At most two pipes (descriptors 1 and 2): no allocation per event.
         let mut fds = [pollfd(-1); 2];
@@ -169,6 +189,10 @@ impl Mirror {
         let Some(index) = self.targets.iter().position(|target| target.fd == 2) else {
             return false;
         };
+        if !self.owner.is_here() {
+            let _ = write_all(self.targets[index].saved.as_raw_fd(), bytes);
+            return true;
+        }
         // A diagnostic can be written while this thread holds the pump (the
         // panic hook logs before unwinding): then it skips the catch-up.
         match self.pump.try_lock() {
@@ -191,6 +215,10 @@ impl Mirror {
     /// hold, and leaves the thread forwarding, without recording, until the
     /// last writer (a child process) is gone.
     pub fn stop(&self) {
+        if !self.owner.is_here() {
+            self.restore_in_fork_child();
+            return;
+        }
         let mut pump = lock(&self.pump);
         for index in 0..self.targets.len() {
             self.restore(&mut pump, index);
@@ -199,6 +227,17 @@ impl Mirror {
         pump.stopped = true;
         drop(pump);
         let _ = write_all(self.wake.as_raw_fd(), b"x");
+    }
+
+    /// [`Mirror::stop`] in a fork child: each descriptor that still points
+    /// at its pipe points at the original again; nothing else is touched.
+    fn restore_in_fork_child(&self) {
+        for target in &self.targets {
+            if identity(target.fd).ok() == Some(target.pipe_id) {
+                // SAFETY: both descriptors are open; dup2 replaces `fd` atomically.
+                unsafe { libc::dup2(target.saved.as_raw_fd(), target.fd) };
+            }
+        }
     }
 
     /// Whether the mirror gave up after a panic of its thread.

@@ -14,9 +14,12 @@ mod capture;
 mod hub;
 mod ledger;
 mod mirror;
+mod owner;
 mod proxies;
+mod settings;
 mod thread;
 
 pub use capture::Capture;
 pub use hub::{Chunk, Hub, Origin, Stream};
+pub use settings::{CaptureMode, CaptureSettings};
 pub use thread::current_thread_id;

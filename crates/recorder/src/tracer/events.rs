@@ -10,10 +10,11 @@ use runtime_tracing::{
     TraceLowLevelEvent,
 };
 
-use super::filtering::ParamKind;
+use super::filtering::{slot_action, ParamKind};
 use super::frame::current_locals;
 use super::RuntimeTracer;
 use crate::encode::exception_text;
+use crate::filter::model::{ValueAction, ValueKind};
 use crate::monitoring::Outcome;
 
 impl RuntimeTracer {
@@ -27,20 +28,29 @@ impl RuntimeTracer {
         self.enter_frame(code, false)
     }
 
-    /// `PY_RETURN` / `PY_YIELD`: a `Return` with the value, when the frame's `Call` was written.
+    /// `PY_RETURN` / `PY_YIELD`: a `Return` with the value, when the frame's
+    /// `Call` was written. A value the filter redacts or drops is never read:
+    /// the `Return` carries the redaction marker or the `<dropped>` placeholder.
     pub fn on_py_return(
         &mut self,
         code: &Bound<'_, PyAny>,
         value: &Bound<'_, PyAny>,
     ) -> RecorderResult<Outcome> {
-        let info = self.codes.get(code)?;
-        if info.skip {
+        let info = self.codes.get(code, &mut self.filter_stats)?;
+        let Some(policy) = info.policy() else {
             return Ok(Outcome::Disable);
-        }
+        };
+        let action = policy.return_action();
+        self.encoder.set_field_policy(Some(policy));
         if !self.leave_frame(code)? {
             return Ok(Outcome::Continue);
         }
-        let return_value = self.encoder.encode(value, &mut self.writer)?;
+        self.filter_stats.record_value(ValueKind::Ret, action);
+        let return_value = match action {
+            ValueAction::Allow => self.encoder.encode(value, &mut self.writer)?,
+            ValueAction::Redact => self.encoder.redacted(&mut self.writer)?,
+            ValueAction::Drop => self.encoder.dropped(&mut self.writer)?,
+        };
         self.writer
             .emit(&TraceLowLevelEvent::Return(ReturnRecord { return_value }))?;
         self.recorded += 1;
@@ -53,7 +63,7 @@ impl RuntimeTracer {
         code: &Bound<'_, PyAny>,
         exception: &Bound<'_, PyAny>,
     ) -> RecorderResult<Outcome> {
-        if self.codes.get(code)?.skip || !self.leave_frame(code)? {
+        if self.codes.get(code, &mut self.filter_stats)?.skip() || !self.leave_frame(code)? {
             return Ok(Outcome::Continue);
         }
         let msg = exception_text(exception, self.encoder.types());
@@ -68,11 +78,13 @@ impl RuntimeTracer {
     /// the frame's bound locals.
     pub fn on_line(&mut self, code: &Bound<'_, PyAny>, line: i64) -> RecorderResult<Outcome> {
         let py = code.py();
-        let info = self.codes.get(code)?;
-        if info.skip {
+        let info = self.codes.get(code, &mut self.filter_stats)?;
+        // The activation file starts recording even when the filter skips it.
+        let active = self.activation.check(info);
+        if info.skip() {
             return Ok(Outcome::Disable);
         }
-        if !self.activation.check(info) {
+        if !active {
             return Ok(Outcome::Continue);
         }
         let (path_id, _, _) = info.ids(&mut self.writer)?;
@@ -96,8 +108,8 @@ impl RuntimeTracer {
         exception: &Bound<'_, PyAny>,
         what: &str,
     ) -> RecorderResult<Outcome> {
-        let info = self.codes.get(code)?;
-        if info.skip || !self.activation.check(info) {
+        let info = self.codes.get(code, &mut self.filter_stats)?;
+        if info.skip() || !self.activation.check(info) {
             return Ok(Outcome::Continue);
         }
         let content = exception_text(exception, self.encoder.types());
@@ -117,11 +129,13 @@ impl RuntimeTracer {
 
     fn enter_frame(&mut self, code: &Bound<'_, PyAny>, with_args: bool) -> RecorderResult<Outcome> {
         let py = code.py();
-        let info = self.codes.get(code)?;
-        if info.skip {
+        let info = self.codes.get(code, &mut self.filter_stats)?;
+        // The activation file starts recording even when the filter skips it.
+        let active = self.activation.check(info);
+        if info.skip() {
             return Ok(Outcome::Disable);
         }
-        if !self.activation.check(info) {
+        if !active {
             return Ok(Outcome::Continue);
         }
         let (path_id, function_id, line) = info.ids(&mut self.writer)?;
@@ -159,16 +173,22 @@ impl RuntimeTracer {
         Ok(on_top)
     }
 
-    /// Every parameter of `code`, read from the frame's locals.
+    /// Every parameter of `code` the filter keeps, read from the frame's
+    /// locals: a redacted one is the redaction marker, a dropped one is left out.
     fn arguments(
         &mut self,
         code: &Bound<'_, PyAny>,
         locals: &Bound<'_, PyDict>,
     ) -> RecorderResult<Vec<FullValueRecord>> {
         let py = code.py();
-        let info = self.codes.get(code)?;
+        let info = self.codes.get(code, &mut self.filter_stats)?;
+        self.encoder.set_field_policy(info.policy());
         let mut args = Vec::with_capacity(info.params.len());
         for param in &mut info.params {
+            self.filter_stats.record_value(ValueKind::Arg, param.action);
+            if param.action == ValueAction::Drop {
+                continue;
+            }
             let name = param.name.bind(py);
             let variable_id = match param.var {
                 Some(var) => var,
@@ -178,6 +198,11 @@ impl RuntimeTracer {
                     var
                 }
             };
+            if param.action == ValueAction::Redact {
+                let value = self.encoder.redacted(&mut self.writer)?;
+                args.push(FullValueRecord { variable_id, value });
+                continue;
+            }
             let Some(value) = dict_get(locals, name) else {
                 let code = match param.kind {
                     ParamKind::KeywordOnly | ParamKind::VarKeywords => ErrorCode::MissingKeywordArg,
@@ -198,14 +223,16 @@ impl RuntimeTracer {
         Ok(args)
     }
 
-    /// `Value` events for the bound locals.
+    /// `Value` events for the bound locals the filter keeps: a redacted one
+    /// is the redaction marker under its name, a dropped one has no event.
     fn write_locals(
         &mut self,
         code: &Bound<'_, PyAny>,
         locals: &Bound<'_, PyDict>,
     ) -> RecorderResult<()> {
         let py = code.py();
-        let info = self.codes.get(code)?;
+        let info = self.codes.get(code, &mut self.filter_stats)?;
+        self.encoder.set_field_policy(info.policy());
         let mut pos: ffi::Py_ssize_t = 0;
         let mut key: *mut ffi::PyObject = std::ptr::null_mut();
         let mut item: *mut ffi::PyObject = std::ptr::null_mut();
@@ -224,18 +251,40 @@ impl RuntimeTracer {
             };
             let slot = info
                 .locals
-                .iter()
-                .position(|(local, _)| local.as_ptr() == name.as_ptr());
-            let variable_id = match slot.map(|index| (index, info.locals[index].1)) {
-                Some((_, Some(id))) => id,
-                Some((index, None)) => {
-                    let id = self.writer.ensure_variable(&name_text(&name))?;
-                    info.locals[index].1 = Some(id);
-                    id
+                .iter_mut()
+                .find(|local| local.name.as_ptr() == name.as_ptr());
+            let (action, variable_id) = match slot {
+                Some(local) => {
+                    let action = local.action;
+                    if action == ValueAction::Drop {
+                        (action, None)
+                    } else if let Some(id) = local.var {
+                        (action, Some(id))
+                    } else {
+                        let id = self.writer.ensure_variable(&name_text(&name))?;
+                        local.var = Some(id);
+                        (action, Some(id))
+                    }
                 }
-                None => self.writer.ensure_variable(&name_text(&name))?,
+                None => {
+                    let action = info.policy().map_or(ValueAction::Allow, |policy| {
+                        slot_action(policy, ValueKind::Local, &name)
+                    });
+                    let id = match action {
+                        ValueAction::Drop => None,
+                        _ => Some(self.writer.ensure_variable(&name_text(&name))?),
+                    };
+                    (action, id)
+                }
             };
-            let value = self.encoder.encode_local(&value, &mut self.writer)?;
+            self.filter_stats.record_value(ValueKind::Local, action);
+            let Some(variable_id) = variable_id else {
+                continue;
+            };
+            let value = match action {
+                ValueAction::Redact => self.encoder.redacted(&mut self.writer)?,
+                _ => self.encoder.encode_local(&value, &mut self.writer)?,
+            };
             self.writer
                 .emit(&TraceLowLevelEvent::Value(FullValueRecord {
                     variable_id,
@@ -262,5 +311,88 @@ fn dict_get<'py>(dict: &Bound<'py, PyDict>, key: &Bound<'py, PyAny>) -> Option<B
             return None;
         }
         Some(Bound::from_borrowed_ptr(dict.py(), item))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use faultfs::{MemoryFs, StagedDir};
+    use pyo3::types::PyDict;
+
+    use super::*;
+    use crate::filter::engine::FilterEngine;
+    use crate::filter::loader::ChainBuilder;
+    use crate::filter::location::InterpreterPaths;
+    use crate::tracer::TracerConfig;
+    use crate::writer::{TraceFormat, TraceMetadataInfo};
+
+    /// A tracer whose filter skips code compiled from `<skipped>`.
+    fn tracer() -> RuntimeTracer {
+        let mut chain = ChainBuilder::default();
+        chain.push_builtin().unwrap_or_else(|e| panic!("{e}"));
+        let skip = "[meta]\nname = \"skip\"\nversion = 1\n[scope]\ndefault_exec = \"inherit\"\ndefault_value_action = \"inherit\"\n[[scope.rules]]\nselector = 'file:literal:<skipped>'\nexec = \"skip\"\n";
+        chain
+            .push_text("skip.toml".into(), skip, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let chain = chain.finish().unwrap_or_else(|e| panic!("{e}"));
+        let fs = Arc::new(MemoryFs::new());
+        let staged =
+            StagedDir::create(fs, Path::new("/out/trace")).unwrap_or_else(|e| panic!("{e}"));
+        let config = TracerConfig {
+            format: TraceFormat::Json,
+            activation_path: None,
+            filters: FilterEngine::new(chain, InterpreterPaths::default()),
+            module_name_from_globals: true,
+            metadata: TraceMetadataInfo::default(),
+        };
+        RuntimeTracer::create(staged, config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn every_local_event_of_skipped_code_is_disabled() {
+        Python::attach(|py| {
+            let mut tracer = tracer();
+            let scope = PyDict::new(py);
+            let code = py
+                .eval(c"compile('x = 1', '<skipped>', 'exec')", None, Some(&scope))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let value = py.None().into_bound(py);
+            let error = pyo3::exceptions::PyValueError::new_err("boom").into_value(py);
+            let error = error.bind(py).as_any();
+            let disabled = [
+                tracer.on_py_start(&code),
+                tracer.on_py_resume(&code),
+                tracer.on_line(&code, 1),
+                tracer.on_py_return(&code, &value),
+            ];
+            for outcome in disabled {
+                assert_eq!(outcome.unwrap_or_else(|e| panic!("{e}")), Outcome::Disable);
+            }
+            // RAISE and PY_UNWIND cannot be disabled: they are ignored.
+            for outcome in [
+                tracer.on_exception(&code, error, "raise"),
+                tracer.on_py_unwind(&code, error),
+            ] {
+                assert_eq!(outcome.unwrap_or_else(|e| panic!("{e}")), Outcome::Continue);
+            }
+            let traced = py
+                .eval(c"compile('x = 1', '<traced>', 'exec')", None, Some(&scope))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                tracer
+                    .on_py_start(&traced)
+                    .unwrap_or_else(|e| panic!("{e}")),
+                Outcome::Continue
+            );
+            assert_eq!(tracer.filter_stats, {
+                let mut skipped = crate::filter::summary::FilterStats::default();
+                skipped
+                    .record_scope(&crate::filter::engine::ScopeResolution::Skip { reason: None });
+                skipped
+            });
+        });
     }
 }

@@ -1,23 +1,36 @@
-//! Per-code-object decisions and ids, computed once per code object: whether it
-//! is traced at all (the recorder's own package, frozen code, the import
-//! machinery and the standard library are not), its parameters, and lazily
-//! its path/function/variable ids.
+//! Per-code-object decisions and ids, computed once per code object: the trace
+//! filter's decision (skip, or trace with a value policy), the action of each
+//! parameter and local slot, the name the code is recorded under, and lazily
+//! its path/function/variable ids. Entries live in a bounded cache, so code
+//! generated without end (`exec`, `eval`) cannot grow it without bound.
 
-use std::collections::HashMap;
+use std::ffi::CStr;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use recorder_errors::prelude::*;
 use runtime_tracing::{FunctionId, Line, PathId, VariableId};
 
+use crate::filter::cache::ScopeCache;
+use crate::filter::engine::{FilterEngine, ScopeResolution};
+use crate::filter::model::{ValueAction, ValueKind};
+use crate::filter::scope::ScopeContext;
+use crate::filter::summary::FilterStats;
+use crate::filter::value_policy::ValuePolicy;
 use crate::writer::TraceWriter;
 
 /// `co_flags` bits.
 const CO_OPTIMIZED: u32 = 0x01;
 const CO_VARARGS: u32 = 0x04;
 const CO_VARKEYWORDS: u32 = 0x08;
+
+/// Code objects kept at most; the least recently used are forgotten first
+/// (a forgotten one is resolved again, with the same result, if it runs again).
+pub const CODE_CACHE_CAPACITY: usize = 8192;
 
 /// How a parameter is passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,8 +52,30 @@ pub struct Param {
     pub name: Py<PyAny>,
     /// How it is passed.
     pub kind: ParamKind,
+    /// What the filter does with its value.
+    pub action: ValueAction,
     /// Its variable id, once interned.
     pub var: Option<VariableId>,
+}
+
+/// One local variable slot of a code object.
+#[derive(Debug)]
+pub struct LocalSlot {
+    /// The name object (a key of the frame's locals).
+    pub name: Py<PyAny>,
+    /// What the filter does with its value.
+    pub action: ValueAction,
+    /// Its variable id, once interned.
+    pub var: Option<VariableId>,
+}
+
+/// The filter's decision for one code object.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Not recorded: its local events return `DISABLE`.
+    Skip,
+    /// Recorded, values as the policy says.
+    Trace(Arc<ValuePolicy>),
 }
 
 /// What the recorder knows about one code object.
@@ -48,20 +83,21 @@ pub struct Param {
 pub struct CodeInfo {
     /// Keeps the code object alive so its address is not reused while cached.
     _code: Py<PyAny>,
-    /// `co_filename`.
-    pub filename: String,
-    /// `co_qualname`.
+    /// `co_filename`, exactly (bytes as the file system has them).
+    pub path: PathBuf,
+    /// The name the code is recorded under: `co_qualname`, or `<module.name>`
+    /// for a module body (see [`module_body_name`]).
     pub qualname: String,
     /// `co_firstlineno`.
     pub first_line: i64,
-    /// Not recorded (its events return `DISABLE` where allowed).
-    pub skip: bool,
+    /// The filter's decision.
+    pub scope: Scope,
     /// A function body with fast locals (module and class bodies are not).
     pub optimized: bool,
     /// Parameters in declaration order.
     pub params: Vec<Param>,
-    /// Local variable names (`co_varnames`, `co_cellvars`, `co_freevars`) with their ids.
-    pub locals: Vec<(Py<PyAny>, Option<VariableId>)>,
+    /// Local variable slots (`co_varnames`, `co_cellvars`, `co_freevars`).
+    pub locals: Vec<LocalSlot>,
     /// Path and function ids, once interned.
     pub ids: Option<(PathId, FunctionId, Line)>,
     /// Whether this code lives in the activation file (computed while inactive).
@@ -69,12 +105,25 @@ pub struct CodeInfo {
 }
 
 impl CodeInfo {
+    /// Whether the filter skips this code.
+    pub fn skip(&self) -> bool {
+        matches!(self.scope, Scope::Skip)
+    }
+
+    /// The value policy of traced code.
+    pub fn policy(&self) -> Option<&Arc<ValuePolicy>> {
+        match &self.scope {
+            Scope::Trace(policy) => Some(policy),
+            Scope::Skip => None,
+        }
+    }
+
     /// The path id, function id and definition line, interning them on first use.
     pub fn ids(&mut self, writer: &mut TraceWriter) -> RecorderResult<(PathId, FunctionId, Line)> {
         if let Some(ids) = self.ids {
             return Ok(ids);
         }
-        let path_id = writer.ensure_path(&self.filename)?;
+        let path_id = writer.ensure_os_path(&self.path)?;
         let function_id = writer.ensure_function(&self.qualname, path_id, self.first_line)?;
         let ids = (path_id, function_id, Line(self.first_line));
         self.ids = Some(ids);
@@ -100,107 +149,153 @@ impl Hasher for PtrHasher {
     }
 }
 
-/// Code objects by address.
-pub type CodeMap = HashMap<usize, Box<CodeInfo>, BuildHasherDefault<PtrHasher>>;
-
-/// The per-code-object cache.
-#[derive(Debug, Default)]
+/// The per-code-object cache and the filter it resolves code with.
+#[derive(Debug)]
 pub struct CodeCache {
-    map: CodeMap,
-    /// Standard-library directories (with a trailing `/`).
-    stdlib: Vec<String>,
+    map: ScopeCache<Box<CodeInfo>, BuildHasherDefault<PtrHasher>>,
+    engine: FilterEngine,
+    /// Name module code after its globals' `__name__` (policy `module_name_from_globals`).
+    module_name_from_globals: bool,
 }
 
 impl CodeCache {
-    /// A cache that also skips code under the interpreter's standard-library directories.
-    pub fn new(py: Python<'_>) -> CodeCache {
+    /// A cache deciding with `engine`.
+    pub fn new(engine: FilterEngine, module_name_from_globals: bool) -> CodeCache {
         CodeCache {
-            map: CodeMap::default(),
-            stdlib: stdlib_dirs(py),
+            map: ScopeCache::new(CODE_CACHE_CAPACITY),
+            engine,
+            module_name_from_globals,
         }
     }
 
-    /// The entry of `code`, reading the code object the first time.
-    pub fn get(&mut self, code: &Bound<'_, PyAny>) -> RecorderResult<&mut CodeInfo> {
-        let key = code.as_ptr() as usize;
-        if !self.map.contains_key(&key) {
-            let info = read_code(code, &self.stdlib)?;
-            self.map.insert(key, Box::new(info));
-        }
+    /// The filter engine (its chain is the metadata's `trace_filter`).
+    pub fn engine(&self) -> &FilterEngine {
+        &self.engine
+    }
+
+    /// How many code objects are cached.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// The entry of `code`, which must belong to the frame the current
+    /// callback fires in: the first time, the code object is read, resolved
+    /// by the filter with the frame's module name, and counted in `stats`.
+    pub fn get(
+        &mut self,
+        code: &Bound<'_, PyAny>,
+        stats: &mut FilterStats,
+    ) -> RecorderResult<&mut CodeInfo> {
+        let engine = &self.engine;
+        let module_name_from_globals = self.module_name_from_globals;
         self.map
-            .get_mut(&key)
+            .get_or_try_insert_with(code.as_ptr() as usize, || {
+                read_code(code, engine, module_name_from_globals, stats).map(Box::new)
+            })
             .map(|info| &mut **info)
-            .ok_or_else(|| bug!(ErrorCode::Unknown, "code cache entry vanished"))
     }
 }
 
-/// Whether a file belongs to code the recorder never traces: frozen modules,
-/// the recorder's own package, the import machinery, and the standard library
-/// (`stdlib` directories) except third-party packages installed inside it.
-pub fn is_internal(filename: &str, stdlib: &[String]) -> bool {
-    filename.starts_with("<frozen ")
-        || filename.contains("/codetracer_python_recorder/")
-        || filename.contains("/importlib/")
-        || (stdlib.iter().any(|dir| filename.starts_with(dir.as_str()))
-            && !filename.contains("/site-packages/")
-            && !filename.contains("/dist-packages/"))
+/// The recorded name of a module body: `<__main__>`, `<pkg.mod>`, from the
+/// module's `__name__`; `<module>` for code without a real file (`<string>`,
+/// `<stdin>`) or without a name.
+pub fn module_body_name(filename: &str, module_name: Option<&str>) -> Option<String> {
+    let name = module_name.filter(|name| !name.is_empty())?;
+    (!filename.starts_with('<')).then(|| format!("<{name}>"))
 }
 
-/// `sysconfig`'s `stdlib` and `platstdlib` directories, as given and resolved.
-fn stdlib_dirs(py: Python<'_>) -> Vec<String> {
-    let mut dirs = Vec::new();
-    for key in ["stdlib", "platstdlib"] {
-        let dir: Option<String> = py
-            .import("sysconfig")
-            .and_then(|sysconfig| sysconfig.call_method1("get_path", (key,)))
-            .and_then(|dir| dir.extract())
-            .ok();
-        let Some(dir) = dir else { continue };
-        let resolved = std::fs::canonicalize(&dir)
-            .ok()
-            .and_then(|path| path.to_str().map(str::to_string));
-        for dir in std::iter::once(dir).chain(resolved) {
-            let dir = format!("{}/", dir.trim_end_matches('/'));
-            if dir.len() > 1 && !dirs.contains(&dir) {
-                dirs.push(dir);
-            }
+/// `__name__` of the executing frame's globals, read without running user
+/// code (a borrowed dict lookup).
+fn frame_module_name() -> Option<String> {
+    // SAFETY: called with the GIL held inside a monitoring callback;
+    // PyEval_GetGlobals returns a borrowed reference (or NULL, without an error).
+    let globals = unsafe { ffi::PyEval_GetGlobals() };
+    if globals.is_null() {
+        return None;
+    }
+    // SAFETY: `globals` is a live dict; the lookup returns a borrowed reference and
+    // sets no error for a str key.
+    let name = unsafe { ffi::PyDict_GetItemString(globals, c"__name__".as_ptr()) };
+    // SAFETY: `name` is checked for NULL and for being a str before its UTF-8 is read.
+    unsafe {
+        if name.is_null() || ffi::PyUnicode_Check(name) == 0 {
+            return None;
         }
+        let text = ffi::PyUnicode_AsUTF8(name);
+        if text.is_null() {
+            ffi::PyErr_Clear();
+            return None;
+        }
+        Some(CStr::from_ptr(text).to_string_lossy().into_owned())
     }
-    dirs
 }
 
-fn read_code(code: &Bound<'_, PyAny>, stdlib: &[String]) -> RecorderResult<CodeInfo> {
+fn read_code(
+    code: &Bound<'_, PyAny>,
+    engine: &FilterEngine,
+    module_name_from_globals: bool,
+    stats: &mut FilterStats,
+) -> RecorderResult<CodeInfo> {
     let attr = |name: &str| {
         code.getattr(name).map_err(|err| {
             target!(ErrorCode::FrameIntrospectionFailed, "cannot read {name} of a code object: {err}"; "attribute" = name)
         })
     };
     let extract_err = |name: &str, err: PyErr| target!(ErrorCode::FrameIntrospectionFailed, "unexpected {name} on a code object: {err}"; "attribute" = name);
-    let filename: String = attr("co_filename")?
+    let path: PathBuf = attr("co_filename")?
         .extract()
         .map_err(|e| extract_err("co_filename", e))?;
-    let qualname: String = attr("co_qualname")?
+    // Filters match text; a path that is not UTF-8 is matched in its lossy form.
+    let filename = path.to_string_lossy();
+    let mut qualname: String = attr("co_qualname")?
         .extract()
         .map_err(|e| extract_err("co_qualname", e))?;
     let first_line: i64 = attr("co_firstlineno")?
         .extract()
         .map_err(|e| extract_err("co_firstlineno", e))?;
-    let skip = is_internal(&filename, stdlib);
+    let module_name = if module_name_from_globals {
+        frame_module_name()
+    } else {
+        None
+    };
+    let resolution = engine.resolve_scope(&ScopeContext {
+        file_path: &filename,
+        qualname: &qualname,
+        module_name: module_name.as_deref(),
+    });
+    stats.record_scope(&resolution);
+    if qualname == "<module>" {
+        if let Some(name) = module_body_name(&filename, module_name.as_deref()) {
+            qualname = name;
+        }
+    }
+    let policy = match resolution {
+        ScopeResolution::Skip { reason } => {
+            log::trace!(
+                "not recording {qualname} ({}): {}",
+                path.display(),
+                reason.as_deref().unwrap_or("skipped by a trace filter")
+            );
+            None
+        }
+        ScopeResolution::Trace(policy) => Some(policy),
+    };
     let mut info = CodeInfo {
         _code: code.clone().unbind(),
-        filename,
+        path: path.clone(),
         qualname,
         first_line,
-        skip,
+        scope: policy.clone().map_or(Scope::Skip, Scope::Trace),
         optimized: false,
         params: Vec::new(),
         locals: Vec::new(),
         ids: None,
         activates: None,
     };
-    if skip {
+    let Some(policy) = policy else {
         return Ok(info);
-    }
+    };
     let flags: u32 = attr("co_flags")?
         .extract()
         .map_err(|e| extract_err("co_flags", e))?;
@@ -228,9 +323,11 @@ fn read_code(code: &Bound<'_, PyAny>, stdlib: &[String]) -> RecorderResult<CodeI
         let name = varnames
             .get_item(index)
             .map_err(|e| extract_err("co_varnames", e))?;
+        let action = slot_action(&policy, ValueKind::Arg, &name);
         info.params.push(Param {
             name: name.unbind(),
             kind,
+            action,
             var: None,
         });
     }
@@ -241,24 +338,46 @@ fn read_code(code: &Bound<'_, PyAny>, stdlib: &[String]) -> RecorderResult<CodeI
             .map_err(|e| extract_err("co_varnames", e))?
         {
             let name = name.map_err(|e| extract_err("co_varnames", e))?;
-            info.locals.push((name.unbind(), None));
+            let mut action = slot_action(&policy, ValueKind::Local, &name);
+            // A parameter is a local of its frame too: its value at each line
+            // gets the stricter of its `arg:` and `local:` actions, so what is
+            // hidden in the call is hidden everywhere.
+            if let Some(param) = info.params.get(info.locals.len()) {
+                action = action.stricter(param.action);
+            }
+            info.locals.push(LocalSlot {
+                name: name.unbind(),
+                action,
+                var: None,
+            });
         }
     }
     Ok(info)
 }
 
+/// The action for the value named `name` (a `str`) of `kind`.
+pub fn slot_action(policy: &ValuePolicy, kind: ValueKind, name: &Bound<'_, PyAny>) -> ValueAction {
+    if let Some(action) = policy.uniform_action(kind) {
+        return action;
+    }
+    match name.extract::<&str>() {
+        Ok(text) => policy.action_for(kind, text),
+        Err(_) => policy.action_for(kind, ""),
+    }
+}
+
 /// Recording postponed until code from one file starts.
 #[derive(Debug)]
 pub struct Activation {
-    path: Option<(String, Option<PathBuf>)>,
+    path: Option<(PathBuf, Option<PathBuf>)>,
     active: bool,
 }
 
 impl Activation {
     /// Active at once without a path; else when code from `path` starts.
-    pub fn new(path: Option<&str>) -> Activation {
+    pub fn new(path: Option<&Path>) -> Activation {
         Activation {
-            path: path.map(|path| (path.to_string(), std::fs::canonicalize(path).ok())),
+            path: path.map(|path| (path.to_path_buf(), std::fs::canonicalize(path).ok())),
             active: path.is_none(),
         }
     }
@@ -278,12 +397,18 @@ impl Activation {
             return true;
         };
         let matches = *info.activates.get_or_insert_with(|| {
-            info.filename == *raw
+            info.path == *raw
                 || canonical.as_deref().is_some_and(|canonical| {
-                    std::fs::canonicalize(Path::new(&info.filename))
-                        .is_ok_and(|file| file == canonical)
+                    std::fs::canonicalize(&info.path).is_ok_and(|file| file == canonical)
                 })
         });
+        if matches {
+            log::debug!(
+                "activation: recording starts with {} in {}",
+                info.qualname,
+                info.path.display()
+            );
+        }
         self.active = matches;
         matches
     }
@@ -291,25 +416,75 @@ impl Activation {
 
 #[cfg(test)]
 mod tests {
-    use super::is_internal;
+    use super::*;
+    use crate::filter::loader::load_chain;
+    use crate::filter::location::InterpreterPaths;
+    use faultfs::MemoryFs;
+    use pyo3::types::PyDict;
 
     #[test]
-    fn internal_code_is_recognised_by_its_file() {
-        let stdlib = vec!["/usr/lib/python3.12/".to_string()];
-        assert!(is_internal("<frozen importlib._bootstrap>", &stdlib));
-        assert!(is_internal(
-            "/x/python/codetracer_python_recorder/session.py",
-            &stdlib
-        ));
-        assert!(is_internal(
-            "/usr/lib/python3.12/asyncio/base_events.py",
-            &stdlib
-        ));
-        assert!(!is_internal(
-            "/usr/lib/python3.12/site-packages/pkg/mod.py",
-            &stdlib
-        ));
-        assert!(!is_internal("/home/me/app.py", &stdlib));
-        assert!(!is_internal("<string>", &stdlib));
+    fn generated_code_never_grows_the_cache_past_its_capacity() {
+        Python::attach(|py| {
+            let chain = load_chain(&MemoryFs::new(), None, &[]).unwrap_or_else(|e| panic!("{e}"));
+            let engine = FilterEngine::new(chain, InterpreterPaths::default());
+            let mut cache = CodeCache::new(engine, true);
+            let mut stats = FilterStats::default();
+            let scope = PyDict::new(py);
+            let compile = |source: String| -> Bound<'_, PyAny> {
+                scope
+                    .set_item("source", source)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                py.eval(
+                    c"compile(source, '<generated>', 'exec')",
+                    None,
+                    Some(&scope),
+                )
+                .unwrap_or_else(|e| panic!("{e}"))
+            };
+            let first = compile("x = 0".to_string());
+            scope
+                .set_item("first", &first)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let first_alive = py
+                .eval(c"__import__('weakref').ref(first)", None, Some(&scope))
+                .unwrap_or_else(|e| panic!("{e}"));
+            cache
+                .get(&first, &mut stats)
+                .unwrap_or_else(|e| panic!("{e}"));
+            scope.del_item("first").unwrap_or_else(|e| panic!("{e}"));
+            drop(first);
+            for i in 1..3 * CODE_CACHE_CAPACITY {
+                let code = compile(format!("x = {i}"));
+                let info = cache
+                    .get(&code, &mut stats)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(info.qualname, "<module>", "no real file, no module name");
+                assert!(
+                    cache.len() <= CODE_CACHE_CAPACITY,
+                    "{} entries",
+                    cache.len()
+                );
+            }
+            let released = first_alive
+                .call0()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .is_none();
+            assert!(released, "an evicted code object is released");
+        });
+    }
+
+    #[test]
+    fn module_bodies_are_named_after_their_module() {
+        assert_eq!(
+            module_body_name("/p/app.py", Some("__main__")).as_deref(),
+            Some("<__main__>")
+        );
+        assert_eq!(
+            module_body_name("/p/pkg/mod.py", Some("pkg.mod")).as_deref(),
+            Some("<pkg.mod>")
+        );
+        assert_eq!(module_body_name("<string>", Some("__main__")), None);
+        assert_eq!(module_body_name("/p/app.py", Some("")), None);
+        assert_eq!(module_body_name("/p/app.py", None), None);
     }
 }

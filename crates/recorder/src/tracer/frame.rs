@@ -9,7 +9,7 @@ use recorder_errors::prelude::*;
 
 /// A dict snapshot of the executing frame's local variables.
 pub fn current_locals(py: Python<'_>) -> RecorderResult<Bound<'_, PyDict>> {
-    let locals = unsafe { raw_locals(py) }?;
+    let locals = raw_locals(py)?;
     locals.cast_into::<PyDict>().map_err(|_| {
         target!(
             ErrorCode::FrameIntrospectionFailed,
@@ -19,21 +19,25 @@ pub fn current_locals(py: Python<'_>) -> RecorderResult<Bound<'_, PyDict>> {
 }
 
 #[cfg(not(Py_3_13))]
-unsafe fn raw_locals(py: Python<'_>) -> RecorderResult<Bound<'_, PyAny>> {
-    let frame = ffi::PyEval_GetFrame();
+fn raw_locals(py: Python<'_>) -> RecorderResult<Bound<'_, PyAny>> {
+    // SAFETY: the GIL is held (`py`); the result is a borrowed frame or NULL.
+    let frame = unsafe { ffi::PyEval_GetFrame() };
     if frame.is_null() {
         return Err(target!(
             ErrorCode::FrameIntrospectionFailed,
             "no Python frame is executing"
         ));
     }
-    Bound::from_owned_ptr_or_opt(py, ffi::PyFrame_GetLocals(frame))
+    // SAFETY: `frame` is the executing (live) frame; the call returns a new
+    // reference or NULL.
+    unsafe { Bound::from_owned_ptr_or_opt(py, ffi::PyFrame_GetLocals(frame)) }
         .ok_or_else(|| introspection_error(py))
 }
 
 #[cfg(Py_3_13)]
-unsafe fn raw_locals(py: Python<'_>) -> RecorderResult<Bound<'_, PyAny>> {
-    Bound::from_owned_ptr_or_opt(py, ffi::PyEval_GetFrameLocals())
+fn raw_locals(py: Python<'_>) -> RecorderResult<Bound<'_, PyAny>> {
+    // SAFETY: the GIL is held (`py`); the call returns a new reference or NULL.
+    unsafe { Bound::from_owned_ptr_or_opt(py, ffi::PyEval_GetFrameLocals()) }
         .ok_or_else(|| introspection_error(py))
 }
 

@@ -1,8 +1,9 @@
 //! Creating a tracer over a staged directory, finishing it (balancing every
 //! open frame, committing the output) and settling it after a failure.
 
+use std::path::PathBuf;
+
 use faultfs::StagedDir;
-use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 use runtime_tracing::{ReturnRecord, TraceLowLevelEvent, NONE_VALUE};
 
@@ -11,15 +12,31 @@ use super::io::IoCoordinator;
 use super::threads::Threads;
 use super::RuntimeTracer;
 use crate::encode::{Limits, ValueEncoder};
-use crate::writer::{TraceFormat, TraceMetadataInfo, TraceWriter};
+use crate::filter::engine::FilterEngine;
+use crate::filter::model::IoConfig;
+use crate::filter::summary::{FilterStats, FilterSummary};
+use crate::writer::{ExitStatus, Settlement, TraceFormat, TraceMetadataInfo, TraceWriter};
+
+/// Every file a settled trace directory may hold.
+const OUTPUT_FILES: [&str; 5] = [
+    "trace.json",
+    "trace.bin",
+    crate::writer::PATHS_FILE,
+    crate::writer::METADATA_FILE,
+    faultfs::PARTIAL_MARKER,
+];
 
 /// What a recording is set up with.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TracerConfig {
     /// Events file format.
     pub format: TraceFormat,
     /// Record nothing until code from this file starts.
-    pub activation_path: Option<String>,
+    pub activation_path: Option<PathBuf>,
+    /// The trace filters, placed in the running interpreter.
+    pub filters: FilterEngine,
+    /// Name module code after its globals' `__name__` (policy `module_name_from_globals`).
+    pub module_name_from_globals: bool,
     /// Metadata written at the end.
     pub metadata: TraceMetadataInfo,
 }
@@ -27,11 +44,8 @@ pub struct TracerConfig {
 impl RuntimeTracer {
     /// A tracer writing into `staged`: the preamble, the first thread's
     /// `ThreadStart` and the `<toplevel>` call are written at once.
-    pub fn create(
-        py: Python<'_>,
-        staged: StagedDir,
-        config: TracerConfig,
-    ) -> RecorderResult<RuntimeTracer> {
+    pub fn create(staged: StagedDir, config: TracerConfig) -> RecorderResult<RuntimeTracer> {
+        let target = staged.target().to_path_buf();
         let mut writer = TraceWriter::create(staged, config.format, &config.metadata.program)?;
         let threads = Threads::start(&mut writer)?;
         writer.toplevel_call()?;
@@ -39,13 +53,63 @@ impl RuntimeTracer {
         Ok(RuntimeTracer {
             writer,
             encoder: ValueEncoder::new(Limits::default()),
-            codes: CodeCache::new(py),
+            codes: CodeCache::new(config.filters, config.module_name_from_globals),
             threads,
             io: IoCoordinator::new(activation.is_active()),
             activation,
+            filter_stats: FilterStats::default(),
             recorded: 0,
             metadata: config.metadata,
+            target,
         })
+    }
+
+    /// The names of the trace filters, in chain order.
+    pub fn filter_names(&self) -> Vec<&str> {
+        self.codes
+            .engine()
+            .chain()
+            .sources
+            .iter()
+            .map(|source| source.meta.name.as_str())
+            .collect()
+    }
+
+    /// The `[io]` settings of the trace filters (the last filter with an
+    /// `[io]` table wins; `None` when none has one).
+    pub fn io_config(&self) -> Option<&IoConfig> {
+        self.codes.engine().chain().io.as_ref()
+    }
+
+    /// Records the program's exit status (`stop(exit_code=...)`) for the metadata.
+    pub fn set_exit_status(&mut self, code: Option<i64>) {
+        self.metadata.exit_status = Some(ExitStatus::from_code(code));
+    }
+
+    /// Whether recording is on (its activation file, if any, has started).
+    pub fn activated(&self) -> bool {
+        self.activation.is_active()
+    }
+
+    /// The events format.
+    pub fn format(&self) -> TraceFormat {
+        self.writer.format()
+    }
+
+    /// Events written so far (interning events included).
+    pub fn event_count(&self) -> u64 {
+        self.writer.event_count()
+    }
+
+    /// The bytes of the recorder's files now in the trace directory (after
+    /// a commit or a partial settle); `None` when none can be read.
+    pub fn output_bytes(&self) -> Option<u64> {
+        let sizes: Vec<u64> = OUTPUT_FILES
+            .iter()
+            .filter_map(|name| std::fs::metadata(self.target.join(name)).ok())
+            .map(|metadata| metadata.len())
+            .collect();
+        (!sizes.is_empty()).then(|| sizes.iter().sum())
     }
 
     /// Hands buffered events to the file.
@@ -67,24 +131,30 @@ impl RuntimeTracer {
         }
         self.io.drain(&mut self.threads, &mut self.writer)?;
         self.close_frames()?;
-        self.writer.commit(&self.metadata)
+        self.summarise_filters();
+        self.writer.commit(&self.metadata).map(drop)
     }
 
     /// Settles the output after `error`: marked partial (best effort: the IO
     /// still captured written, frames balanced, events file closed) when
-    /// `keep_partial`, else absent.
-    pub fn settle_failed(
-        &mut self,
-        error: &RecorderError,
-        keep_partial: bool,
-    ) -> RecorderResult<()> {
+    /// `keep_partial`, else absent; says what is on disk.
+    pub fn settle_failed(&mut self, error: &RecorderError, keep_partial: bool) -> Settlement {
         if keep_partial {
             let _ = self.io.drain(&mut self.threads, &mut self.writer);
             let _ = self.close_frames();
             self.metadata.partial_reason = Some(error.code().as_str().to_string());
+            self.summarise_filters();
         }
         self.writer
             .settle_failed(error, keep_partial, &self.metadata)
+    }
+
+    /// The metadata's `trace_filter`: the filters applied and the counters so far.
+    fn summarise_filters(&mut self) {
+        let mut stats = self.filter_stats.clone();
+        stats.add(self.encoder.field_stats());
+        let summary = FilterSummary::new(self.codes.engine().chain(), &stats);
+        self.metadata.trace_filter = serde_json::to_value(summary).ok();
     }
 
     fn close_frames(&mut self) -> RecorderResult<()> {

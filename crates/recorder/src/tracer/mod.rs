@@ -1,19 +1,22 @@
 //! The tracer: turns monitoring events into trace events. `RuntimeTracer` is
 //! the state of one recording; its collaborators:
-//! [`filtering`] (per-code-object cache and activation gating), [`threads`]
-//! (per-thread attribution, open frames and current steps), [`frame`]
-//! (reading locals), [`events`] (one method per monitoring event), [`io`]
-//! (captured IO as events, drained before every event) and [`lifecycle`]
-//! (creation, finishing, settling after a failure).
+//! [`filtering`] (per-code-object cache, filter decisions and activation
+//! gating), [`interpreter`] (the interpreter's own directories, for the
+//! filter), [`threads`] (per-thread attribution, open frames and current
+//! steps), [`frame`] (reading locals), [`events`] (one method per monitoring
+//! event), [`io`] (captured IO as events, drained before every event) and
+//! [`lifecycle`] (creation, finishing, settling after a failure).
 
 pub mod events;
 pub mod filtering;
 pub mod frame;
+pub mod interpreter;
 pub mod io;
 pub mod lifecycle;
 pub mod threads;
 
 use crate::encode::ValueEncoder;
+use crate::filter::summary::FilterStats;
 use crate::writer::{TraceMetadataInfo, TraceWriter};
 
 pub use lifecycle::TracerConfig;
@@ -32,9 +35,13 @@ pub struct RuntimeTracer {
     threads: Threads,
     io: IoCoordinator,
     activation: Activation,
+    /// What the trace filter skipped, redacted and dropped (instance fields: the encoder's).
+    filter_stats: FilterStats,
     /// Calls, steps and returns recorded from callbacks (for `require_trace`).
     recorded: u64,
     metadata: TraceMetadataInfo,
+    /// The trace directory.
+    target: std::path::PathBuf,
 }
 
 impl RuntimeTracer {

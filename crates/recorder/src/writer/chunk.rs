@@ -1,10 +1,46 @@
 //! The one place trace bytes leave the recorder: bounded chunks handed to a
 //! `faultfs` staged file, each passing the `recorder::writer` fail point.
+//! Every failure names the operation that failed (`write`, `flush`, `fsync`).
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use faultfs::StagedFile;
+use recorder_errors::RecorderError;
+
+/// A failed operation on a trace file: which one, and why.
+#[derive(Debug)]
+pub struct FileOpError {
+    operation: &'static str,
+    error: io::Error,
+}
+
+impl FileOpError {
+    /// `error` from `operation` (`write`, `flush`, `fsync`, `encode`, ...).
+    pub fn new(operation: &'static str, error: io::Error) -> FileOpError {
+        FileOpError { operation, error }
+    }
+
+    /// The recorder error for this failure on `path`.
+    pub fn at(self, path: &Path) -> RecorderError {
+        RecorderError::io(self.error, self.operation, path)
+    }
+}
+
+/// The result of an operation on a trace file.
+pub type FileOpResult<T> = Result<T, FileOpError>;
+
+/// Names the operation of an I/O result.
+pub trait OpResultExt<T> {
+    /// The error, if any, as a failure of `operation`.
+    fn op(self, operation: &'static str) -> FileOpResult<T>;
+}
+
+impl<T> OpResultExt<T> for io::Result<T> {
+    fn op(self, operation: &'static str) -> FileOpResult<T> {
+        self.map_err(|error| FileOpError::new(operation, error))
+    }
+}
 
 /// Size at which buffered event bytes are handed to the file.
 pub const CHUNK_SIZE: usize = 64 * 1024;
@@ -29,17 +65,24 @@ impl ChunkOut {
     }
 
     /// Writes one chunk through faultfs.
-    pub fn hand(&mut self, chunk: &[u8]) -> io::Result<()> {
+    pub fn hand(&mut self, chunk: &[u8]) -> FileOpResult<()> {
         if chunk.is_empty() {
             return Ok(());
         }
-        failpoint()?;
-        self.file.write_all(chunk)
+        failpoint().op("write")?;
+        self.file.write_all(chunk).op("write")
     }
 
-    /// Flushes and fsyncs the file.
-    pub fn finish(self) -> io::Result<()> {
-        self.file.finish()
+    /// Hands the file's buffered bytes to the operating system (op `flush`):
+    /// from then on they survive the process being killed.
+    pub fn flush_file(&mut self) -> FileOpResult<()> {
+        self.file.flush().op("flush")
+    }
+
+    /// Flushes, then fsyncs the file.
+    pub fn finish(mut self) -> FileOpResult<()> {
+        self.file.flush().op("flush")?;
+        self.file.sync().op("fsync")
     }
 }
 

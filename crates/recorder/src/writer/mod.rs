@@ -1,23 +1,31 @@
-//! The trace writer: interns paths, functions, types and variable names,
-//! streams `runtime_tracing` events through an [`EventSink`] into a
-//! `faultfs::StagedDir`, and settles the directory as complete, partial or absent.
+//! The trace writer: interns paths, functions, types ([`TypeInterner`]) and
+//! variable names, serialises `runtime_tracing` events ([`json`], `binary`)
+//! through an [`EventSink`] into a `faultfs::StagedDir`, and settles the
+//! directory as complete, partial or absent.
 
+mod binary;
 mod chunk;
+mod files;
+mod interner;
+pub mod json;
 mod metadata;
 mod sink;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use faultfs::StagedDir;
+use faultfs::{Settled, StagedDir};
 use recorder_errors::prelude::*;
 use runtime_tracing::{
     CallRecord, FunctionId, FunctionRecord, Line, PathId, TraceLowLevelEvent, TypeId, TypeKind,
     TypeRecord, TypeSpecificInfo, VariableId,
 };
 
-pub use metadata::TraceMetadataInfo;
-pub use sink::{TraceFormat, HEADERV1};
+pub use binary::HEADERV1;
+pub use files::{write_events, write_whole};
+pub use interner::TypeInterner;
+pub use metadata::{ExactBytes, ExitStatus, TraceMetadataInfo};
+pub use sink::TraceFormat;
 
 use chunk::ChunkOut;
 use sink::EventSink;
@@ -29,6 +37,18 @@ pub const METADATA_FILE: &str = "trace_metadata.json";
 /// Name of the writer's outermost function.
 pub const TOPLEVEL_NAME: &str = "<toplevel>";
 
+/// How the output of a failed recording was left.
+#[derive(Debug)]
+pub struct Settlement {
+    /// What settling left on disk; `None` when it is unknown (the staged
+    /// directory went into a commit that panicked; its destructor removed
+    /// what it could).
+    pub settled: Option<Settled>,
+    /// Why the partial trace that was asked for could not be kept (the
+    /// output fell back to absent).
+    pub error: Option<RecorderError>,
+}
+
 /// Streams one trace into a staged directory.
 #[derive(Debug)]
 pub struct TraceWriter {
@@ -38,14 +58,20 @@ pub struct TraceWriter {
     paths: HashMap<String, PathId>,
     path_list: Vec<String>,
     functions: HashMap<(PathId, i64, String), FunctionId>,
-    function_sites: Vec<(PathId, Line)>,
+    /// Type ids by interning key ([`TypeInterner`]).
     types: HashMap<String, TypeId>,
     variables: HashMap<String, VariableId>,
+    /// The exact bytes of interned paths that are not UTF-8, by path id.
+    exact_paths: BTreeMap<usize, Vec<u8>>,
+    /// Events written so far (for the finish log line).
     events: u64,
     /// Side files whose bytes are complete (written and fsynced) in staging.
     finished_side_files: Vec<&'static str>,
-    /// A failed `StagedDir::commit` already rolled the output back to absent.
-    rolled_back: bool,
+    /// The staged directory went into `StagedDir::commit`: the output is
+    /// settled whatever happened there (a panic included).
+    committing: bool,
+    /// What a failed `StagedDir::commit` left when it rolled back to absent.
+    rollback: Option<Settled>,
     /// A hand-off to the events file failed: its bytes have a gap.
     events_broken: bool,
     /// The events file was terminated, flushed and fsynced.
@@ -66,7 +92,7 @@ impl TraceWriter {
             .io_context("create", &staged.target().join(name))?;
         let out = ChunkOut::new(file);
         let path = out.path().to_path_buf();
-        let sink = EventSink::new(format, out).io_context("write", &path)?;
+        let sink = EventSink::new(format, out).map_err(|err| err.at(&path))?;
         let mut writer = TraceWriter {
             staged: Some(staged),
             sink: Some(sink),
@@ -74,16 +100,21 @@ impl TraceWriter {
             paths: HashMap::new(),
             path_list: Vec::new(),
             functions: HashMap::new(),
-            function_sites: Vec::new(),
             types: HashMap::new(),
             variables: HashMap::new(),
+            exact_paths: BTreeMap::new(),
             events: 0,
             finished_side_files: Vec::new(),
-            rolled_back: false,
+            committing: false,
+            rollback: None,
             events_broken: false,
             events_closed: false,
         };
-        writer.ensure_type_id(TypeKind::None, "None")?;
+        writer.intern_type("None", || TypeRecord {
+            kind: TypeKind::None,
+            lang_type: "None".to_string(),
+            specific_info: TypeSpecificInfo::None,
+        })?;
         let path_id = writer.ensure_path(program)?;
         writer.ensure_function(TOPLEVEL_NAME, path_id, 1)?;
         Ok(writer)
@@ -119,8 +150,7 @@ impl TraceWriter {
             }
             Err(err) => {
                 self.events_broken = true;
-                let path = sink.path().to_path_buf();
-                Err(RecorderError::io(err, "write", &path))
+                Err(err.at(sink.path()))
             }
         }
     }
@@ -133,13 +163,14 @@ impl TraceWriter {
         }))
     }
 
-    /// Hands buffered events to the file.
+    /// Hands buffered events to the file and the file's buffer to the
+    /// operating system: events written before a `flush` survive the process
+    /// being killed (`recover` finds them).
     pub fn flush(&mut self) -> RecorderResult<()> {
         if let Some(sink) = self.sink.as_mut() {
-            if let Err(err) = sink.flush() {
+            if let Err(err) = sink.flush_to_os() {
                 self.events_broken = true;
-                let path = sink.path().to_path_buf();
-                return Err(RecorderError::io(err, "write", &path));
+                return Err(err.at(sink.path()));
             }
         }
         Ok(())
@@ -157,6 +188,16 @@ impl TraceWriter {
         Ok(id)
     }
 
+    /// The id of `path`, which need not be UTF-8: the trace holds its text
+    /// (U+FFFD for a byte that is not UTF-8) and the metadata its exact bytes.
+    pub fn ensure_os_path(&mut self, path: &Path) -> RecorderResult<PathId> {
+        let id = self.ensure_path(&path.to_string_lossy())?;
+        if let Some(bytes) = metadata::inexact_bytes(path.as_os_str()) {
+            self.exact_paths.entry(id.0).or_insert(bytes);
+        }
+        Ok(id)
+    }
+
     /// The id of function `name` defined at `path_id:line`, writing a `Function` event the first time.
     pub fn ensure_function(
         &mut self,
@@ -168,44 +209,13 @@ impl TraceWriter {
         if let Some(id) = self.functions.get(&key) {
             return Ok(*id);
         }
-        let id = FunctionId(self.function_sites.len());
+        let id = FunctionId(self.functions.len());
         self.emit(&TraceLowLevelEvent::Function(FunctionRecord {
             path_id,
             line: Line(line),
             name: name.to_string(),
         }))?;
         self.functions.insert(key, id);
-        self.function_sites.push((path_id, Line(line)));
-        Ok(id)
-    }
-
-    /// Where function `id` is defined.
-    pub fn function_site(&self, id: FunctionId) -> Option<(PathId, Line)> {
-        self.function_sites.get(id.0).copied()
-    }
-
-    /// The id of a type without specific info, keyed by `lang_type`.
-    pub fn ensure_type_id(&mut self, kind: TypeKind, lang_type: &str) -> RecorderResult<TypeId> {
-        self.ensure_type(lang_type, || TypeRecord {
-            kind,
-            lang_type: lang_type.to_string(),
-            specific_info: TypeSpecificInfo::None,
-        })
-    }
-
-    /// The id of the type interned under `key`, writing a `Type` event (built by
-    /// `record`) the first time.
-    pub fn ensure_type(
-        &mut self,
-        key: &str,
-        record: impl FnOnce() -> TypeRecord,
-    ) -> RecorderResult<TypeId> {
-        if let Some(id) = self.types.get(key) {
-            return Ok(*id);
-        }
-        let id = TypeId(self.types.len());
-        self.emit(&TraceLowLevelEvent::Type(record()))?;
-        self.types.insert(key.to_string(), id);
         Ok(id)
     }
 
@@ -221,11 +231,13 @@ impl TraceWriter {
     }
 
     /// Closes the events file, writes `trace_paths.json` and
-    /// `trace_metadata.json` (last) and commits the directory.
+    /// `trace_metadata.json` (last) and commits the directory. A staging
+    /// directory that cannot be removed after a complete commit is logged as
+    /// a warning and listed in the returned [`Settled`]; the trace stays.
     ///
     /// On error the directory is still unsettled: follow with
     /// [`TraceWriter::settle_failed`].
-    pub fn commit(&mut self, info: &TraceMetadataInfo) -> RecorderResult<()> {
+    pub fn commit(&mut self, info: &TraceMetadataInfo) -> RecorderResult<Settled> {
         self.close_events()?;
         self.write_side_files(info)?;
         let Some(staged) = self.staged.take() else {
@@ -235,14 +247,29 @@ impl TraceWriter {
             ));
         };
         let target = staged.target().to_path_buf();
-        let committed = staged.commit().io_context("commit", &target);
-        self.rolled_back = committed.is_err();
-        committed
+        self.committing = true;
+        match staged.commit() {
+            Ok(settled) => {
+                if let Some(cleanup_error) = settled.cleanup_error() {
+                    log::warn!(
+                        "trace {} is complete, but {} could not be removed: {cleanup_error}",
+                        target.display(),
+                        settled.leftovers_text()
+                    );
+                }
+                Ok(settled)
+            }
+            Err(failed) => {
+                let (err, settled) = failed.into_parts();
+                self.rollback = Some(settled);
+                Err(RecorderError::io(err, "commit", &target))
+            }
+        }
     }
 
     /// Settles the output after `error`: marked partial (with the events written
     /// so far, the array closed when the file still accepts writes, and the
-    /// side files) when `keep_partial`, else absent.
+    /// side files) when `keep_partial`, else absent. Says what is on disk.
     ///
     /// A partial output never carries a file under its final name that cannot
     /// be read or that claims completeness: a binary events file whose stream
@@ -257,21 +284,25 @@ impl TraceWriter {
         error: &RecorderError,
         keep_partial: bool,
         info: &TraceMetadataInfo,
-    ) -> RecorderResult<()> {
+    ) -> Settlement {
         let Some(staged) = self.staged.take() else {
-            if keep_partial && self.rolled_back {
-                return Err(enverr!(
+            let settled = self.rollback.take();
+            let error = (keep_partial && self.committing).then(|| {
+                enverr!(
                     ErrorCode::TraceIncomplete,
                     "the failed commit already removed the staged trace; nothing is kept"
-                ));
-            }
-            return Ok(());
+                )
+            });
+            return Settlement { settled, error };
         };
-        let target = staged.target().to_path_buf();
         if !keep_partial {
             self.sink = None;
-            return staged.abort().io_context("remove", &target);
+            return Settlement {
+                settled: Some(staged.abort()),
+                error: None,
+            };
         }
+        let target = staged.target().to_path_buf();
         // Best effort: whatever still fits makes the partial trace more useful.
         self.staged = Some(staged);
         self.close_partial_events();
@@ -282,11 +313,24 @@ impl TraceWriter {
         partial.partial_reason = Some(error.code().as_str().to_string());
         let _ = self.replace_metadata(&partial);
         let Some(staged) = self.staged.take() else {
-            return Ok(());
+            return Settlement {
+                settled: None,
+                error: None,
+            };
         };
-        staged
-            .keep_partial(error.code().as_str(), error.message())
-            .io_context("keep partial", &target)
+        match staged.keep_partial(error.code().as_str(), error.message()) {
+            Ok(settled) => Settlement {
+                settled: Some(settled),
+                error: None,
+            },
+            Err(failed) => {
+                let (err, settled) = failed.into_parts();
+                Settlement {
+                    settled: Some(settled),
+                    error: Some(RecorderError::io(err, "keep partial", &target)),
+                }
+            }
+        }
     }
 
     fn close_events(&mut self) -> RecorderResult<()> {
@@ -294,7 +338,7 @@ impl TraceWriter {
             return Ok(());
         };
         let path = sink.path().to_path_buf();
-        let closed = sink.finish().io_context("write", &path);
+        let closed = sink.finish().map_err(|err| err.at(&path));
         self.events_closed = closed.is_ok();
         self.events_broken |= closed.is_err();
         closed
@@ -346,7 +390,7 @@ impl TraceWriter {
     }
 
     fn metadata_json(&self, info: &TraceMetadataInfo) -> RecorderResult<Vec<u8>> {
-        info.to_json(self.format)
+        info.to_json(self.format, &self.exact_paths)
             .map_err(|err| bug!(ErrorCode::Io, "cannot serialise the trace metadata: {err}"))
     }
 
@@ -385,12 +429,7 @@ impl TraceWriter {
                 "the trace directory is already settled"
             ));
         };
-        let target = staged.target().join(name);
-        let file = staged.create_file(name).io_context("create", &target)?;
-        let mut out = ChunkOut::new(file);
-        let path = out.path().to_path_buf();
-        out.hand(bytes).io_context("write", &path)?;
-        out.finish().io_context("fsync", &path)?;
+        write_whole(staged, name, bytes)?;
         self.finished_side_files.push(name);
         Ok(())
     }

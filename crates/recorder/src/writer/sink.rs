@@ -1,22 +1,15 @@
-//! Event serialisation for the two file formats, buffered in chunks of
-//! [`CHUNK_SIZE`] so memory stays flat however long the trace runs.
-//!
-//! - `json`: `trace.json`, `[` on the first line, one event per line, `,` after
-//!   every event but the last, `]` on the last line;
-//! - `binary`: `trace.bin`, runtime_tracing's `HEADERV1` followed by a seekable
-//!   zstd stream of CBOR-encoded events (what `CborZstdTraceWriter` produces).
+//! The events file of either format: [`TraceFormat`] names it, [`EventSink`]
+//! hands each event to the format's sink ([`super::json`], [`super::binary`]),
+//! which buffers its bytes in chunks of [`super::CHUNK_SIZE`] so memory stays
+//! flat however long the trace runs.
 
-use std::io;
 use std::path::Path;
 
 use runtime_tracing::TraceLowLevelEvent;
-use zeekstd::seek_table::Format;
-use zeekstd::RawEncoder;
 
-use super::chunk::{ChunkOut, CHUNK_SIZE};
-
-/// runtime_tracing's binary header (`cbor_zstd_writer::HEADERV1`).
-pub const HEADERV1: [u8; 8] = [0xC0, 0xDE, 0x72, 0xAC, 0xE2, 0x01, 0x00, 0x00];
+use super::binary::BinarySink;
+use super::chunk::{ChunkOut, FileOpResult};
+use super::json::JsonSink;
 
 /// The trace events file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,15 +58,15 @@ pub enum EventSink {
 impl std::fmt::Debug for EventSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EventSink::Json(sink) => f.debug_tuple("Json").field(&sink.out.path()).finish(),
-            EventSink::Binary(sink) => f.debug_tuple("Binary").field(&sink.out.path()).finish(),
+            EventSink::Json(sink) => f.debug_tuple("Json").field(&sink.path()).finish(),
+            EventSink::Binary(sink) => f.debug_tuple("Binary").field(&sink.path()).finish(),
         }
     }
 }
 
 impl EventSink {
     /// A sink of `format` writing to `out`.
-    pub fn new(format: TraceFormat, out: ChunkOut) -> io::Result<EventSink> {
+    pub fn new(format: TraceFormat, out: ChunkOut) -> FileOpResult<EventSink> {
         Ok(match format {
             TraceFormat::Json => EventSink::Json(JsonSink::new(out)),
             TraceFormat::Binary => EventSink::Binary(BinarySink::new(out)?),
@@ -83,149 +76,36 @@ impl EventSink {
     /// The staged events file.
     pub fn path(&self) -> &Path {
         match self {
-            EventSink::Json(sink) => sink.out.path(),
-            EventSink::Binary(sink) => sink.out.path(),
+            EventSink::Json(sink) => sink.path(),
+            EventSink::Binary(sink) => sink.path(),
         }
     }
 
     /// Serialises one event (handing a chunk to the file when the buffer is full).
-    pub fn write(&mut self, event: &TraceLowLevelEvent) -> io::Result<()> {
+    pub fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         match self {
             EventSink::Json(sink) => sink.write(event),
             EventSink::Binary(sink) => sink.write(event),
         }
     }
 
-    /// Hands everything buffered so far to the file.
-    pub fn flush(&mut self) -> io::Result<()> {
+    /// Makes every event written so far recoverable if the process dies now:
+    /// hands the buffer to the file (binary: compressed, with the zstd frame
+    /// ended so that every block is complete) and the file's buffer to the
+    /// operating system.
+    pub fn flush_to_os(&mut self) -> FileOpResult<()> {
         match self {
-            EventSink::Json(sink) => sink.flush(),
-            EventSink::Binary(sink) => sink.flush(),
+            EventSink::Json(sink) => sink.flush_to_os(),
+            EventSink::Binary(sink) => sink.flush_to_os(),
         }
     }
 
     /// Terminates the stream (closing `]` / final frame and seek table), then
     /// flushes and fsyncs the file.
-    pub fn finish(self) -> io::Result<()> {
+    pub fn finish(self) -> FileOpResult<()> {
         match self {
             EventSink::Json(sink) => sink.finish(),
             EventSink::Binary(sink) => sink.finish(),
         }
-    }
-}
-
-/// `trace.json` writer.
-pub struct JsonSink {
-    out: ChunkOut,
-    buf: Vec<u8>,
-    first: bool,
-}
-
-impl JsonSink {
-    fn new(out: ChunkOut) -> JsonSink {
-        let mut buf = Vec::with_capacity(CHUNK_SIZE + 4096);
-        buf.extend_from_slice(b"[\n");
-        JsonSink {
-            out,
-            buf,
-            first: true,
-        }
-    }
-
-    fn write(&mut self, event: &TraceLowLevelEvent) -> io::Result<()> {
-        if !self.first {
-            self.buf.extend_from_slice(b",\n");
-        }
-        self.first = false;
-        crate::encode::json::write_event(&mut self.buf, event).map_err(io::Error::other)?;
-        if self.buf.len() >= CHUNK_SIZE {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        let result = self.out.hand(&self.buf);
-        self.buf.clear();
-        result
-    }
-
-    fn finish(mut self) -> io::Result<()> {
-        self.buf.extend_from_slice(b"\n]\n");
-        self.flush()?;
-        self.out.finish()
-    }
-}
-
-/// `trace.bin` writer.
-pub struct BinarySink {
-    out: ChunkOut,
-    buf: Vec<u8>,
-    zbuf: Vec<u8>,
-    encoder: RawEncoder<'static>,
-}
-
-impl BinarySink {
-    fn new(mut out: ChunkOut) -> io::Result<BinarySink> {
-        out.hand(&HEADERV1)?;
-        Ok(BinarySink {
-            out,
-            buf: Vec::with_capacity(CHUNK_SIZE + 4096),
-            zbuf: vec![0; CHUNK_SIZE],
-            encoder: RawEncoder::new().map_err(io::Error::other)?,
-        })
-    }
-
-    fn write(&mut self, event: &TraceLowLevelEvent) -> io::Result<()> {
-        let buf = std::mem::take(&mut self.buf);
-        self.buf = cbor4ii::serde::to_vec(buf, event).map_err(io::Error::other)?;
-        if self.buf.len() >= CHUNK_SIZE {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
-    /// Compresses the buffered CBOR and hands the compressed bytes over.
-    fn flush(&mut self) -> io::Result<()> {
-        let mut consumed = 0;
-        while consumed < self.buf.len() {
-            let progress = self
-                .encoder
-                .compress(&self.buf[consumed..], &mut self.zbuf)
-                .map_err(io::Error::other)?;
-            if progress.in_progress() == 0 && progress.out_progress() == 0 {
-                return Err(io::Error::other("zstd encoder made no progress"));
-            }
-            consumed += progress.in_progress();
-            self.out.hand(&self.zbuf[..progress.out_progress()])?;
-        }
-        self.buf.clear();
-        Ok(())
-    }
-
-    fn finish(mut self) -> io::Result<()> {
-        self.flush()?;
-        loop {
-            let progress = self
-                .encoder
-                .end_frame(&mut self.zbuf)
-                .map_err(io::Error::other)?;
-            self.out.hand(&self.zbuf[..progress.out_progress()])?;
-            if progress.data_left() == 0 {
-                break;
-            }
-        }
-        let mut table = self
-            .encoder
-            .into_seek_table()
-            .into_format_serializer(Format::Foot);
-        loop {
-            let written = table.write_into(&mut self.zbuf);
-            if written == 0 {
-                break;
-            }
-            self.out.hand(&self.zbuf[..written])?;
-        }
-        self.out.finish()
     }
 }

@@ -122,3 +122,162 @@ pub fn lang_type(events: &[TraceLowLevelEvent], value: &ValueRecord) -> String {
     };
     types[id.0].lang_type.clone()
 }
+
+/// A recorded value as text, close to Python's `repr`: `3`, `'text'`,
+/// `[1, 2]`, `{'k': 1}`, `(1,)`, `module.Class(field=value)`; markers and
+/// errors as their text (`<redacted>`, `<dropped>`); a cut container ends with `...`.
+pub fn render(types: &[TypeRecord], value: &ValueRecord) -> String {
+    let join = |items: &[ValueRecord]| -> Vec<String> {
+        items.iter().map(|item| render(types, item)).collect()
+    };
+    match value {
+        ValueRecord::Int { i, .. } => i.to_string(),
+        ValueRecord::Float { f, .. } => format!("{f:?}"),
+        ValueRecord::Bool { b, .. } => if *b { "True" } else { "False" }.to_string(),
+        ValueRecord::String { text, .. } => {
+            format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+        }
+        ValueRecord::None { .. } => "None".to_string(),
+        ValueRecord::Raw { r, .. } => r.clone(),
+        ValueRecord::Error { msg, .. } => msg.clone(),
+        ValueRecord::Tuple { elements, .. } if elements.len() == 1 => {
+            format!("({},)", render(types, &elements[0]))
+        }
+        ValueRecord::Tuple { elements, .. } => format!("({})", join(elements).join(", ")),
+        ValueRecord::Sequence {
+            elements,
+            is_slice,
+            type_id,
+        } => {
+            let lang = types[type_id.0].lang_type.as_str();
+            let mut items = if lang == "dict" {
+                elements
+                    .iter()
+                    .map(|pair| match pair {
+                        ValueRecord::Tuple { elements, .. } if elements.len() == 2 => format!(
+                            "{}: {}",
+                            render(types, &elements[0]),
+                            render(types, &elements[1])
+                        ),
+                        other => render(types, other),
+                    })
+                    .collect()
+            } else {
+                join(elements)
+            };
+            if *is_slice {
+                items.push("...".to_string());
+            }
+            match lang {
+                "dict" | "set" | "frozenset" => format!("{{{}}}", items.join(", ")),
+                _ => format!("[{}]", items.join(", ")),
+            }
+        }
+        ValueRecord::Struct {
+            field_values,
+            type_id,
+        } => {
+            let record = &types[type_id.0];
+            let names: Vec<&str> = match &record.specific_info {
+                runtime_tracing::TypeSpecificInfo::Struct { fields } => {
+                    fields.iter().map(|field| field.name.as_str()).collect()
+                }
+                _ => Vec::new(),
+            };
+            let fields: Vec<String> = field_values
+                .iter()
+                .enumerate()
+                .map(|(index, value)| match names.get(index) {
+                    Some(&"...") | None => render(types, value),
+                    Some(name) => format!("{name}={}", render(types, value)),
+                })
+                .collect();
+            format!("{}({})", record.lang_type, fields.join(", "))
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// What a single-threaded trace recorded, by function: the `Call` events in
+/// order (by function name) and every value under `"FUNCTION KIND NAME"`
+/// (`arg`, `local`; `"FUNCTION return"` for return values), rendered with
+/// [`render`]. A local's repeats within one call are recorded once.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// Function names of the `Call` events, in order.
+    pub calls: Vec<String>,
+    /// Rendered values by key, in recording order.
+    pub values: BTreeMap<String, Vec<String>>,
+}
+
+/// Reads `events` into a [`Recorded`]. The `Value` events just before a
+/// `Step` and `Call` are that call's arguments (also in the `Call`); other
+/// `Value` events are locals of the innermost open call.
+pub fn recorded(events: &[TraceLowLevelEvent]) -> Recorded {
+    let types = types(events);
+    let names = variable_names(events);
+    let functions: Vec<String> = events
+        .iter()
+        .filter_map(|event| match event {
+            TraceLowLevelEvent::Function(record) => Some(record.name.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut result = Recorded::default();
+    // Open calls: the function name and the last value of each local in this call.
+    let mut stack: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+    let mut pending: Vec<runtime_tracing::FullValueRecord> = Vec::new();
+    let flush = |pending: &mut Vec<runtime_tracing::FullValueRecord>,
+                 stack: &mut Vec<(String, BTreeMap<String, String>)>,
+                 result: &mut Recorded| {
+        let Some((function, last)) = stack.last_mut() else {
+            pending.clear();
+            return;
+        };
+        for value in pending.drain(..) {
+            let name = names[value.variable_id.0].clone();
+            let text = render(&types, &value.value);
+            if last.get(&name) != Some(&text) {
+                last.insert(name.clone(), text.clone());
+                result
+                    .values
+                    .entry(format!("{function} local {name}"))
+                    .or_default()
+                    .push(text);
+            }
+        }
+    };
+    for event in events {
+        match event {
+            TraceLowLevelEvent::Value(value) => pending.push(value.clone()),
+            TraceLowLevelEvent::Step(_) => {}
+            TraceLowLevelEvent::Call(call) => {
+                let keep = pending.len().saturating_sub(call.args.len());
+                pending.truncate(keep);
+                flush(&mut pending, &mut stack, &mut result);
+                let function = functions[call.function_id.0].clone();
+                for arg in &call.args {
+                    result
+                        .values
+                        .entry(format!("{function} arg {}", names[arg.variable_id.0]))
+                        .or_default()
+                        .push(render(&types, &arg.value));
+                }
+                result.calls.push(function.clone());
+                stack.push((function, BTreeMap::new()));
+            }
+            TraceLowLevelEvent::Return(record) => {
+                flush(&mut pending, &mut stack, &mut result);
+                if let Some((function, _)) = stack.pop() {
+                    result
+                        .values
+                        .entry(format!("{function} return"))
+                        .or_default()
+                        .push(render(&types, &record.return_value));
+                }
+            }
+            _ => flush(&mut pending, &mut stack, &mut result),
+        }
+    }
+    result
+}

@@ -1,15 +1,83 @@
-//! A direct JSON serialiser for the events written at every step (`Step`,
-//! `Value`, `Call`, `Return`) and for `Event` (exceptions, and the IO events
-//! of a program that prints at every step), byte for byte what `serde_json::to_writer`
-//! writes for them, without serde's per-field machinery: object keys are
-//! constant byte strings, numbers are formatted in place and only string
-//! values are scanned for escapes. Every other event (and the rare value kinds
-//! `Float`, `BigInt`, `Variant`, `Reference`, `Cell`) goes through
-//! `serde_json` itself.
+//! `trace.json`: `[` on the first line, one event per line, `,` after every
+//! event but the last, `]` on the last line.
+//!
+//! The events written at every step (`Step`, `Value`, `Call`, `Return`), and
+//! `Event` (exceptions, and the IO events of a program that prints at every
+//! step), are serialised directly, byte for byte what `serde_json::to_writer` writes for
+//! them, without serde's per-field machinery: object keys are constant byte
+//! strings, numbers are formatted in place and only string values are scanned
+//! for escapes. Every other event (and the rare value kinds `Float`, `BigInt`,
+//! `Variant`, `Reference`, `Cell`) goes through `serde_json` itself.
 //!
 //! `tests/encoding_limits.rs` checks the equivalence on every value kind.
 
+use std::io;
+use std::path::Path;
+
 use runtime_tracing::{FullValueRecord, TraceLowLevelEvent, ValueRecord};
+
+use super::chunk::{ChunkOut, FileOpResult, OpResultExt, CHUNK_SIZE};
+
+/// `trace.json` writer.
+pub(super) struct JsonSink {
+    out: ChunkOut,
+    buf: Vec<u8>,
+    first: bool,
+}
+
+impl JsonSink {
+    /// Starts the array.
+    pub(super) fn new(out: ChunkOut) -> JsonSink {
+        let mut buf = Vec::with_capacity(CHUNK_SIZE + 4096);
+        buf.extend_from_slice(b"[\n");
+        JsonSink {
+            out,
+            buf,
+            first: true,
+        }
+    }
+
+    /// The staged file.
+    pub(super) fn path(&self) -> &Path {
+        self.out.path()
+    }
+
+    /// Appends one event line (handing a chunk over when the buffer is full).
+    pub(super) fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
+        if !self.first {
+            self.buf.extend_from_slice(b",\n");
+        }
+        self.first = false;
+        write_event(&mut self.buf, event)
+            .map_err(io::Error::other)
+            .op("encode")?;
+        if self.buf.len() >= CHUNK_SIZE {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Hands the buffered bytes to the file.
+    fn flush(&mut self) -> FileOpResult<()> {
+        let result = self.out.hand(&self.buf);
+        self.buf.clear();
+        result
+    }
+
+    /// Hands the buffered bytes to the file and the file's buffer to the
+    /// operating system.
+    pub(super) fn flush_to_os(&mut self) -> FileOpResult<()> {
+        self.flush()?;
+        self.out.flush_file()
+    }
+
+    /// Closes the array, then flushes and fsyncs.
+    pub(super) fn finish(mut self) -> FileOpResult<()> {
+        self.buf.extend_from_slice(b"\n]\n");
+        self.flush()?;
+        self.out.finish()
+    }
+}
 
 /// Appends the JSON text of `event` to `out` (no separator, no newline).
 pub fn write_event(out: &mut Vec<u8>, event: &TraceLowLevelEvent) -> serde_json::Result<()> {

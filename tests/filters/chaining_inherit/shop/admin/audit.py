@@ -1,0 +1,4 @@
+def record(actor, reason):
+    order = 1
+    secret_note = "rotated"
+    return reason

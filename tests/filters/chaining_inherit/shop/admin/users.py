@@ -1,0 +1,2 @@
+def delete(user):
+    return True

@@ -1,0 +1,4 @@
+def dump():
+    session = "s-2"
+    password = "hunter2"
+    return session

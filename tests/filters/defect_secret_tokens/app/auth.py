@@ -1,0 +1,7 @@
+class TokenStore:
+    def get_token(self):
+        return "tok-1"
+
+
+def authenticate(user):
+    return user == "ada"

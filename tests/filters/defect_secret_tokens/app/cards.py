@@ -1,0 +1,2 @@
+def discard_cards(hand):
+    return hand[1:]

@@ -1,0 +1,2 @@
+def rotate_keys():
+    return "rotated"

@@ -1,0 +1,3 @@
+def seed():
+    rows = 3
+    return rows

@@ -1,0 +1,3 @@
+def index(settings):
+    page = "ok" if settings.DEBUG else "prod"
+    return page

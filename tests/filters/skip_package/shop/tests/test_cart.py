@@ -1,0 +1,2 @@
+def test_add(cart):
+    return cart.add("pear")

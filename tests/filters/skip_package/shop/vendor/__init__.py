@@ -1,0 +1,1 @@
+VENDORED = True

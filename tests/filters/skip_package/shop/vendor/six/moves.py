@@ -1,0 +1,2 @@
+def urllib():
+    return "vendored"
