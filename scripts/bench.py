@@ -34,6 +34,12 @@ on the workloads' `PYTHONPATH`. That needs PyPI once; offline, point pip at a
 mirror or a wheel directory (`PIP_INDEX_URL`, `PIP_FIND_LINKS`) or leave the
 workload out with `--only`. `--smoke` runs every workload at its smallest size
 once (a check that the script works, not a measurement).
+
+The default mode and `--markdown` end with the IO capture table: a
+print-heavy program (100k short lines, two writes each, stdout redirected to
+a file) untraced and recorded with capture off, with the stream proxies (the
+default) and with proxies and the descriptor mirror; what capture adds per
+write is (capture on - capture off) / writes.
 """
 
 from __future__ import annotations
@@ -797,6 +803,63 @@ def selected(args: argparse.Namespace) -> tuple[list[Workload], list[Workload]]:
     return keep(GOAL_WORKLOADS), keep(FILTER_WORKLOADS)
 
 
+#: The IO capture workload: short lines, each one `print` = two writes.
+IO_NAME = "print-heavy: 100k lines (IO capture)"
+IO_WORKLOAD = Workload(IO_NAME, """
+    def main(n):
+        for i in range(n):
+            print(f"line {i}")
+
+    main($n)
+""", size=100_000, smoke_size=10)
+#: Capture modes compared, by `CODETRACER_CAPTURE_IO`.
+IO_MODES = {"capture off": "off", "proxies (default)": "proxies", "proxies + fd mirror": "proxies,fd"}
+
+
+def best_to_file(argv: list[str], env: dict[str, str], repeat: int, work: Path) -> tuple[float, float]:
+    """Best wall and CPU seconds of `repeat` runs with stdout redirected to a file."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        shutil.rmtree(work / "trace", ignore_errors=True)
+        with (work / "stdout.txt").open("wb") as handle:
+            start = time.perf_counter()
+            proc = subprocess.Popen(argv, env=env, stdout=handle)
+            _, status, usage = os.wait4(proc.pid, 0)
+            walls.append(time.perf_counter() - start)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"bench: {' '.join(argv)} failed with status {status}")
+        cpus.append(usage.ru_utime + usage.ru_stime)
+    shutil.rmtree(work / "trace", ignore_errors=True)
+    return min(walls), min(cpus)
+
+
+def io_capture_table(work: Path, repeat: int, smoke: bool, fmt: str) -> list[str]:
+    """The IO capture table (markdown lines): untraced, and traced in every capture mode."""
+    script = work / "print_heavy.py"
+    script.write_text(IO_WORKLOAD.script(smoke))
+    writes = 2 * (IO_WORKLOAD.smoke_size if smoke else IO_WORKLOAD.size)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    untraced, untraced_cpu = best_to_file([sys.executable, str(script)], env, repeat, work)
+    traced_argv = [sys.executable, "-m", "codetracer_python_recorder",
+                   "--out-dir", str(work / "trace"), "--format", fmt, str(script)]
+    rows = {name: best_to_file(traced_argv, {**env, "CODETRACER_CAPTURE_IO": mode}, repeat, work)
+            for name, mode in IO_MODES.items()}
+    off, off_cpu = rows["capture off"]
+    lines = [
+        f"{IO_NAME}: {writes:,} writes to a file-redirected stdout, format {fmt}, best of {repeat}",
+        "",
+        "| run | wall s | CPU s | vs untraced | vs capture off | us per write added | CPU us per write added |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| untraced | {untraced:.3f} | {untraced_cpu:.3f} | 1.0x | | | |",
+    ]
+    for name, (wall, cpu) in rows.items():
+        lines.append(
+            f"| traced, {name} | {wall:.3f} | {cpu:.3f} | {wall / untraced:.1f}x | {wall / off:.2f}x "
+            f"| {(wall - off) / writes * 1e6:.2f} | {(cpu - off_cpu) / writes * 1e6:.2f} |"
+        )
+    return lines
+
+
 def prepare_env(workloads: list[Workload]) -> dict[str, str]:
     """The workloads' environment: this one, plus pyflakes on PYTHONPATH when a workload needs it."""
     env = dict(os.environ)
@@ -810,7 +873,7 @@ def main(argv: list[str] | None = None) -> int:
     """Measures and prints; returns the exit status."""
     args = parse_args(argv)
     goal_workloads, filter_workloads = selected(args)
-    if not goal_workloads and not filter_workloads:
+    if not goal_workloads and not filter_workloads and not (args.only and args.only in IO_NAME):
         print(f"bench: no workload matches {args.only!r}", file=sys.stderr)
         return 2
     fmt = default_format() if args.compare else args.format
@@ -844,12 +907,22 @@ def main(argv: list[str] | None = None) -> int:
                 work.mkdir()
                 results.append(measure(workload, plan, work))
                 print(f"bench: {workload.name} done", file=sys.stderr)
+        io_lines: list[str] = []
+        if not args.compare or args.markdown:
+            if not args.only or args.only in IO_NAME:
+                work = Path(tmp) / "io"
+                work.mkdir()
+                io_lines = io_capture_table(work, args.repeat, args.smoke, args.format)
+                print(f"bench: {IO_NAME} done", file=sys.stderr)
 
     version = sys.version.split()[0]
     if not args.compare:
         print(f"Python {version}, format {fmt}, best of {args.repeat}")
         print()
         print("\n".join(single_format_table(goal_results + filter_results, fmt)))
+        if io_lines:
+            print()
+            print("\n".join(io_lines))
         if args.json:
             report = {"python": version, "format": fmt, "repeat": args.repeat,
                       "workloads": single_format_rows(goal_results + filter_results, fmt)}
@@ -866,6 +939,9 @@ def main(argv: list[str] | None = None) -> int:
     if filter_results:
         print()
         print("\n".join(filter_table(filter_results, args.format)))
+    if io_lines:
+        print()
+        print("\n".join(io_lines))
     if args.json:
         report = {"python": version, "default_format": fmt, "repeat": args.repeat, "smoke": args.smoke,
                   "workloads": compare_rows(goal_results, fmt),

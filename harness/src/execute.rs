@@ -44,13 +44,15 @@ pub struct Observation {
     pub command: String,
 }
 
-/// The untraced run's stdout and exit status.
+/// The untraced run's stdout, stderr and exit status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Baseline {
     /// How it ended.
     pub termination: Termination,
     /// Its stdout.
     pub stdout: Vec<u8>,
+    /// Its stderr.
+    pub stderr: Vec<u8>,
 }
 
 /// Replaces `{trace_dir}` and `{work_dir}` in scenario text.
@@ -335,5 +337,6 @@ pub fn run_untraced(
     Ok(Baseline {
         termination: outcome.termination,
         stdout: outcome.stdout,
+        stderr: outcome.stderr,
     })
 }

@@ -5,7 +5,7 @@ use crate::execute::{Baseline, Observation};
 use crate::inspect::Observed;
 use crate::process::Termination;
 use crate::scenario::{Case, ExitExpect, StdoutExpect, TraceState};
-use crate::stderr::recorder_text_on_stdout;
+use crate::stderr::{program_stderr, recorder_text_on_stdout};
 
 /// Signals that always mean the run failed, whatever the scenario expects.
 const CRASH_SIGNALS: &[(i32, &str)] = &[
@@ -138,6 +138,12 @@ pub fn judge(case: &Case, observed: &Observation, baseline: Option<&Baseline>) -
     if let Some(line) = recorder_text_on_stdout(&stdout) {
         differences.push(format!("recorder output on stdout: {}", clip(&line)));
     }
+    check_program_stderr(
+        &expect.program_stderr,
+        &outcome.stderr,
+        baseline,
+        &mut differences,
+    );
     for pattern in &expect.stderr {
         if !pattern.is_match(&observed.stderr_text) {
             differences.push(format!(
@@ -362,6 +368,43 @@ fn stderr_tail(stderr: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The program's part of stderr (the recorder's own lines left out) against
+/// the untraced run's stderr.
+fn check_program_stderr(
+    expect: &StdoutExpect,
+    stderr: &[u8],
+    baseline: Option<&Baseline>,
+    differences: &mut Vec<String>,
+) {
+    let base = match (expect, baseline) {
+        (StdoutExpect::Any | StdoutExpect::Equals(_), _) => return,
+        (_, Some(base)) => base,
+        (_, None) => {
+            differences.push("no untraced baseline to compare stderr with".to_string());
+            return;
+        }
+    };
+    let program = program_stderr(stderr);
+    let same = match expect {
+        StdoutExpect::SameAsUntraced => program == base.stderr,
+        _ => base.stderr.starts_with(&program),
+    };
+    if !same {
+        let how = if *expect == StdoutExpect::SameAsUntraced {
+            "differs from"
+        } else {
+            "is not a prefix of"
+        };
+        differences.push(format!(
+            "the program's stderr {how} the untraced run's: {}",
+            first_difference(
+                &String::from_utf8_lossy(&base.stderr),
+                &String::from_utf8_lossy(&program)
+            )
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -431,6 +474,7 @@ trace = "absent"
         Baseline {
             termination: Termination::Exited(0),
             stdout: stdout.as_bytes().to_vec(),
+            stderr: Vec::new(),
         }
     }
 
@@ -584,6 +628,29 @@ trace = "absent"
         assert!(differences
             .iter()
             .any(|d| d == "stdout is not a prefix of the untraced run's: line 2: expected end of output got \"recorder says hello\\n\""));
+        Ok(())
+    }
+
+    #[test]
+    fn the_programs_stderr_is_compared_without_the_recorders_lines() -> std::io::Result<()> {
+        let work = tempfile::tempdir()?;
+        let text = ABORT_SCENARIO.replace(
+            "stdout = \"prefix_of_untraced\"",
+            "stdout = \"prefix_of_untraced\"\nprogram_stderr = \"prefix_of_untraced\"",
+        );
+        let scenario = case(&text);
+        let mut untraced = baseline("hi\n");
+        untraced.stderr = b"warn 1\nwarn 2\n".to_vec();
+        let stderr =
+            format!("warn 1\ncodetracer-python-recorder: [ERR_DISK_FULL] disk full\n{TRAILER}");
+        let observed = observation(10, "hi\n", &stderr, FIRED, absent_dir(work.path()));
+        assert!(judge(&scenario, &observed, Some(&untraced)).is_empty());
+        let stderr = format!("warn 1\nwarn 3\n{TRAILER}");
+        let observed = observation(10, "hi\n", &stderr, FIRED, absent_dir(work.path()));
+        assert_eq!(
+            judge(&scenario, &observed, Some(&untraced)),
+            vec!["the program's stderr is not a prefix of the untraced run's: line 2: expected \"warn 2\\n\" got \"warn 3\\n\"".to_string()]
+        );
         Ok(())
     }
 

@@ -144,6 +144,33 @@ fn last_traceback(stderr: &str) -> Option<TracebackException> {
     })
 }
 
+/// Whether `line` is one of the recorder's own stderr lines: a JSON object
+/// with `run_id` (a log line or a trailer), or the CLI's
+/// `codetracer-python-recorder: ...` message.
+fn is_recorder_line(line: &[u8]) -> bool {
+    if line.starts_with(b"codetracer-python-recorder: ") {
+        return true;
+    }
+    let trimmed = String::from_utf8_lossy(line);
+    let trimmed = trimmed.trim();
+    trimmed.starts_with('{')
+        && serde_json::from_str::<Value>(trimmed)
+            .ok()
+            .and_then(|value| value.as_object().map(|o| o.contains_key("run_id")))
+            .unwrap_or(false)
+}
+
+/// The program's part of stderr: every line but the recorder's own (see
+/// [`is_recorder_line`]), byte for byte.
+pub fn program_stderr(stderr: &[u8]) -> Vec<u8> {
+    stderr
+        .split_inclusive(|byte| *byte == b'\n')
+        .filter(|line| !is_recorder_line(line))
+        .flatten()
+        .copied()
+        .collect()
+}
+
 /// Whether stdout carries something only the recorder writes (a JSON log
 /// line or trailer).
 pub fn recorder_text_on_stdout(stdout: &str) -> Option<String> {
@@ -200,6 +227,26 @@ mod tests {
             Some("KeyboardInterrupt".to_string())
         );
         assert!(report.codes.is_empty());
+    }
+
+    #[test]
+    fn the_programs_stderr_leaves_out_log_lines_trailers_and_the_cli_message() {
+        let stderr = format!(
+            "before\n{STDERR}codetracer-python-recorder: [ERR_DISK_FULL] no space\n{{\"user\": 1}}\nafter"
+        );
+        let program = String::from_utf8(program_stderr(stderr.as_bytes())).unwrap_or_default();
+        assert_eq!(
+            program,
+            concat!(
+                "before\n",
+                "Traceback (most recent call last):\n",
+                "  File \"/x/program.py\", line 3, in <module>\n",
+                "    stop()\n",
+                "codetracer_python_recorder.errors.EnvironmentError: [ERR_DISK_FULL] no space left (path=/t)\n",
+                "{\"user\": 1}\n",
+                "after",
+            )
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::pool;
 use crate::process::Termination;
 use crate::python::Interpreter;
 use crate::scenario::{Case, Faults, Launch, TraceState};
-use crate::stderr::recorder_text_on_stdout;
+use crate::stderr::{program_stderr, recorder_text_on_stdout};
 use crate::suite::dir_name;
 
 /// The exit code of a run the recorder stopped after an injected errno (every
@@ -258,6 +258,12 @@ fn check_clean(observed: &Observation, baseline: &Baseline) -> Vec<String> {
             )
         ));
     }
+    if program_stderr(&observed.outcome.stderr) != baseline.stderr {
+        differences.push(format!(
+            "clean run: the program's stderr differs from the untraced run: {}",
+            stderr_difference(observed, baseline)
+        ));
+    }
     let terminated = matches!(&observed.dir.state,
         Ok(Observed::Partial { reason, .. }) if reason == recorder_errors::ErrorCode::Terminated.as_str());
     // A program that ends by `os._exit` leaves its recording to `recover`,
@@ -272,6 +278,14 @@ fn check_clean(observed: &Observation, baseline: &Baseline) -> Vec<String> {
         ));
     }
     differences
+}
+
+/// Where the program's stderr (the recorder's lines left out) first differs from the untraced run's.
+fn stderr_difference(observed: &Observation, baseline: &Baseline) -> String {
+    first_difference(
+        &String::from_utf8_lossy(&baseline.stderr),
+        &String::from_utf8_lossy(&program_stderr(&observed.outcome.stderr)),
+    )
 }
 
 /// Checks every run must pass: no hang, no crash (a death by the signal the
@@ -375,6 +389,8 @@ fn check_faulty(
     let code = observed.outcome.termination.shell_code();
     let state = observed.dir.state.as_ref().ok().map(Observed::state);
     let stdout_same = observed.outcome.stdout == baseline.stdout;
+    let program_stderr = program_stderr(&observed.outcome.stderr);
+    let stderr_same = program_stderr == baseline.stderr;
     // The program ends itself by a signal (its own SIGTERM): the recorder
     // cannot report anything after it, so any valid state is its outcome.
     let own_signal = matches!(baseline.termination, Termination::Signaled(_))
@@ -403,6 +419,15 @@ fn check_faulty(
                 if !baseline.stdout.starts_with(&observed.outcome.stdout) {
                     differences.push("stdout is not a prefix of the untraced run's".to_string());
                 }
+                // Under the API the error's own traceback follows the program's stderr.
+                if case.program.launch == Launch::Cli
+                    && !baseline.stderr.starts_with(&program_stderr)
+                {
+                    differences.push(format!(
+                        "the program's stderr is not a prefix of the untraced run's: {}",
+                        stderr_difference(observed, baseline)
+                    ));
+                }
                 if case.policy.json_errors() && trailers != 1 {
                     differences.push(format!(
                         "{trailers} JSON error trailers, expected exactly 1"
@@ -430,6 +455,12 @@ fn check_faulty(
                 if !stdout_same {
                     differences.push("stdout differs from the untraced run".to_string());
                 }
+                if !stderr_same {
+                    differences.push(format!(
+                        "the program's stderr differs from the untraced run: {}",
+                        stderr_difference(observed, baseline)
+                    ));
+                }
             } else if code.is_some() {
                 differences.push(format!(
                     "{}, expected {stopped} (abort) or the program's own {}",
@@ -453,6 +484,12 @@ fn check_faulty(
                         &String::from_utf8_lossy(&baseline.stdout),
                         &String::from_utf8_lossy(&observed.outcome.stdout)
                     )
+                ));
+            }
+            if !stderr_same {
+                differences.push(format!(
+                    "the program's stderr differs from the untraced run: {}",
+                    stderr_difference(observed, baseline)
                 ));
             }
             if state != Some(TraceState::Complete)

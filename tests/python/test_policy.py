@@ -43,6 +43,7 @@ def test_environment_is_applied_on_import():
         CODETRACER_LOG_LEVEL="info,runtime=debug",
         CODETRACER_LOG_FILE="/tmp/ct.log",
         CODETRACER_JSON_ERRORS="1",
+        CODETRACER_CAPTURE_IO="proxies+fd",
         CODETRACER_FOLLOW_FORK="on",
     )
     assert policy == {
@@ -53,6 +54,7 @@ def test_environment_is_applied_on_import():
         "log_level": "info,runtime=debug",
         "log_file": "/tmp/ct.log",
         "json_errors": True,
+        "io_capture": {"line_proxies": True, "fd_fallback": True},
         "follow_fork": True,
     }
 

@@ -14,8 +14,12 @@ pub const WRITER: &str = "recorder::writer";
 /// In stop/finish, after callbacks are off and before the output is settled.
 pub const FINISH: &str = "recorder::finish";
 
+/// In the IO capture's stream proxies, each time they record a call they
+/// forwarded (the program's own call has already succeeded).
+pub const IO: &str = "recorder::io";
+
 /// Every fail point of the recorder crate.
-pub const ALL: [&str; 3] = [CALLBACK, WRITER, FINISH];
+pub const ALL: [&str; 4] = [CALLBACK, WRITER, FINISH, IO];
 
 #[cfg(test)]
 mod tests {

@@ -5,8 +5,9 @@
 //! the check that enforces it: `docs/design.md`, "Layers inside
 //! crates/recorder"): `ffi` (the native module's functions) → `session` (one
 //! state machine, the callbacks, the failure path) → `tracer` (events,
-//! threads, frames) → `encode` (values) → `writer` (trace files) →
-//! `monitoring`, `panics` → `logging` → `policy`.
+//! threads, frames, IO events) → `encode` (values), `recover` (dead
+//! recordings), `stdio` (the program's standard streams) → `writer` (trace
+//! files) → `monitoring`, `panics`, `filter` → `logging` → `policy`.
 //!
 //! The public Rust surface is what the integration tests in `tests/` drive:
 //! recording from an embedded interpreter, the policy, the error conversion
@@ -24,6 +25,7 @@ pub(crate) mod panics;
 pub(crate) mod policy;
 pub(crate) mod recover;
 pub(crate) mod session;
+pub(crate) mod stdio;
 pub(crate) mod tracer;
 pub(crate) mod writer;
 
@@ -32,6 +34,7 @@ pub use logging::trailer::set_writer as set_trailer_writer;
 pub use policy::{configure as configure_policy, OnRecorderError, PolicyKey, PolicyUpdate};
 pub use recover::{recover, Recovery};
 pub use session::{flush, is_tracing, start, start_os, stop, stop_with_exit_code, StartOptions};
+pub use stdio::CaptureMode;
 pub use writer::json::write_event;
 pub use writer::{
     ExactBytes, ExitStatus, TraceFormat, TraceMetadataInfo, TraceWriter, HEADERV1, METADATA_FILE,

@@ -74,6 +74,7 @@ fn check(name: &str, format: &str) {
     let options = StartOptions {
         trace_filter: named,
         module_name_from_globals: true,
+        ..StartOptions::default()
     };
     let root = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let out = root.path().join("trace");

@@ -275,7 +275,7 @@ pub enum ExitExpect {
     SameAsUntraced,
 }
 
-/// Expected stdout.
+/// Expected stdout (or, without `Equals`, the program's part of stderr).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StdoutExpect {
     /// Not checked (beyond "no recorder text on stdout").
@@ -350,6 +350,8 @@ pub struct Expect {
     pub trailers: Option<usize>,
     /// stdout expectation.
     pub stdout: StdoutExpect,
+    /// The program's part of stderr (the recorder's own lines left out).
+    pub program_stderr: StdoutExpect,
     /// Patterns that must all match stderr.
     pub stderr: Vec<Regex>,
     /// Patterns that must not match stderr.
@@ -372,6 +374,8 @@ pub struct Expect {
 impl Expect {
     /// Whether judging needs an untraced baseline run.
     pub fn needs_baseline(&self) -> bool {
-        self.stdout.needs_baseline() || self.exit_code == ExitExpect::SameAsUntraced
+        self.stdout.needs_baseline()
+            || self.program_stderr.needs_baseline()
+            || self.exit_code == ExitExpect::SameAsUntraced
     }
 }

@@ -643,6 +643,19 @@ impl Checker<'_> {
             }
             stdout = StdoutExpect::Equals(text);
         }
+        let program_stderr = match raw.program_stderr.as_deref() {
+            None | Some("any") => StdoutExpect::Any,
+            Some("same_as_untraced") => StdoutExpect::SameAsUntraced,
+            Some("prefix_of_untraced") => StdoutExpect::PrefixOfUntraced,
+            Some(other) => {
+                let key = at(self, "program_stderr");
+                self.problem(
+                    &key,
+                    format!("{other:?} is not one of \"any\", \"same_as_untraced\", \"prefix_of_untraced\""),
+                );
+                StdoutExpect::Any
+            }
+        };
         let stderr = self.patterns(scope, "stderr", raw.stderr.unwrap_or_default());
         let stderr_not = self.patterns(scope, "stderr_not", raw.stderr_not.unwrap_or_default());
         let terminated = raw.partial_reason.as_deref() == Some(ErrorCode::Terminated.as_str());
@@ -665,6 +678,7 @@ impl Checker<'_> {
             error_code,
             trailers: raw.trailers,
             stdout,
+            program_stderr,
             stderr,
             stderr_not,
             trace: trace?,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from compat_support import called_functions, clean_env, complete, differs, events, pending, run, run_cli, run_file, write
+from compat_support import called_functions, clean_env, complete, differs, events, run, run_cli, run_file, write
 
 
 def test_the_03_api_note_example(tmp_path):
@@ -175,7 +175,6 @@ def test_codetracer_format_and_variable_names_match(tmp_path):
     assert result.stdout == "True\n", result.describe()
 
 
-@pending("io-capture", "IO capture lands with issue 13")
 def test_what_the_program_prints_is_recorded(tmp_path):
     out = tmp_path / "out"
     result = run_file(tmp_path, f"""
@@ -276,3 +275,29 @@ def test_a_forked_child_runs_unharmed_and_the_parents_trace_holds_the_parents_ca
     assert (result.returncode, result.stdout) == (0, "child done\nparent done\n"), result.describe()
     called = called_functions(out)
     assert "parent_work" in called and "child_work" not in called
+
+
+@differs("io-filter-table")
+def test_a_project_filter_with_capture_false_records_no_io(tmp_path):
+    out = tmp_path / "out"
+    write(tmp_path / ".codetracer", """
+        [meta]
+        name = "quiet"
+        version = 1
+
+        [io]
+        capture = false
+        streams = ["stdout", "stderr"]
+
+        [scope]
+        default_exec = "trace"
+        default_value_action = "allow"
+    """, name="trace-filter.toml")
+    result = run_file(tmp_path, f"""
+        import codetracer_python_recorder as r
+        with r.trace({str(out)!r}, format="json"):
+            print("not captured")
+    """)
+    assert result.stdout == "not captured\n", result.describe()
+    assert complete(out, "trace.json")
+    assert not [event for event in events(out) if "Event" in event and "not captured" in event["Event"]["content"]]

@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 
 use super::guard;
 use crate::session::{self, StartOptions};
+use crate::stdio::CaptureMode;
 
 /// Registers the recording functions on the native module.
 pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -27,9 +28,10 @@ pub(super) fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
 /// necessarily UTF-8), `bytes` or path-like. `trace_filter`: filter files
 /// after the builtin default and the project filter, in chain order (each may
 /// join paths with `::`); `module_name_from_globals`: name module code after
-/// its `__name__`.
+/// its `__name__`; `io_capture`: `(line_proxies, fd_fallback)`, how the
+/// program's standard streams are captured (default: the proxies alone).
 #[pyfunction]
-#[pyo3(signature = (path, format = "json", activation_path = None, *, trace_filter = None, module_name_from_globals = true))]
+#[pyo3(signature = (path, format = "json", activation_path = None, *, trace_filter = None, module_name_from_globals = true, io_capture = None))]
 fn start_tracing(
     py: Python<'_>,
     path: PathBuf,
@@ -37,10 +39,17 @@ fn start_tracing(
     activation_path: Option<PathBuf>,
     trace_filter: Option<Vec<PathBuf>>,
     module_name_from_globals: bool,
+    io_capture: Option<(bool, bool)>,
 ) -> PyResult<()> {
     let options = StartOptions {
         trace_filter: trace_filter.unwrap_or_default(),
         module_name_from_globals,
+        io_capture: io_capture.map_or_else(CaptureMode::default, |(line_proxies, fd_fallback)| {
+            CaptureMode {
+                line_proxies,
+                fd_fallback,
+            }
+        }),
     };
     guard("start_tracing", || {
         session::start_os(py, &path, format, activation_path.as_deref(), &options)

@@ -180,7 +180,7 @@ impl ChainBuilder {
             default_exec,
             default_value_action,
             rules: self.rules,
-            io: self.io.unwrap_or_default(),
+            io: self.io,
         })
     }
 }
@@ -409,10 +409,10 @@ mod tests {
         assert_eq!(chain.default_value_action, ValueAction::Redact, "cli-1's");
         assert_eq!(
             chain.io,
-            IoConfig {
+            Some(IoConfig {
                 capture: true,
                 streams: vec![super::super::model::IoStream::Stderr]
-            }
+            })
         );
         let builtin_rules = chain.rules.iter().filter(|rule| rule.source == 0).count();
         assert_eq!(
@@ -429,7 +429,7 @@ mod tests {
         assert_eq!(names(&chain), ["builtin-default"]);
         assert_eq!(chain.default_exec, ExecDecision::Trace);
         assert_eq!(chain.default_value_action, ValueAction::Allow);
-        assert_eq!(chain.io, IoConfig::default());
+        assert_eq!(chain.io, None, "no filter has an [io] table");
         assert_eq!(
             chain.sources[0].sha256,
             sha256_hex(BUILTIN_DEFAULT.as_bytes())

@@ -221,8 +221,9 @@ pub struct FilterChain {
     pub default_value_action: ValueAction,
     /// Every filter's rules, appended in load order.
     pub rules: Vec<ScopeRule>,
-    /// The `[io]` table of the last filter that has one (default: no capture).
-    pub io: IoConfig,
+    /// The `[io]` table of the last filter that has one; `None` when no
+    /// filter has one (the `io_capture` policy alone decides).
+    pub io: Option<IoConfig>,
 }
 
 #[cfg(test)]

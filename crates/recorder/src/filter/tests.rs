@@ -136,7 +136,11 @@ fn check_case(case_dir: &Path) -> Vec<String> {
             .iter()
             .map(|s| IoStream::parse(s).unwrap_or_else(|| panic!("stream {s}")))
             .collect();
-        if chain.io.capture != io.capture || chain.io.streams != streams {
+        let matches = chain
+            .io
+            .as_ref()
+            .is_some_and(|chain_io| chain_io.capture == io.capture && chain_io.streams == streams);
+        if !matches {
             mismatches.push(format!("io {:?}, expected {io:?}", chain.io));
         }
     }

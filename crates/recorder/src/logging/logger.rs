@@ -132,9 +132,7 @@ impl Output {
                 }
             }
         }
-        let mut stderr = io::stderr().lock();
-        let _ = stderr.write_all(line);
-        let _ = stderr.flush();
+        super::stderr::write_all(line);
     }
 
     /// Points the output at `path` (or stderr), keeping an already open file.
@@ -174,10 +172,9 @@ impl Output {
             error_code: Some(recorder_errors::code_for_io(error).as_str()),
             target: module_path!(),
         };
-        if let Ok(text) = serde_json::to_string(&line) {
-            let mut stderr = io::stderr().lock();
-            let _ = writeln!(stderr, "{text}");
-            let _ = stderr.flush();
+        if let Ok(mut text) = serde_json::to_string(&line) {
+            text.push('\n');
+            super::stderr::write_all(text.as_bytes());
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The JSON error trailer: with `json_errors` on, one line on stderr for every
 //! `RecorderError` that crosses into Python.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::sync::Mutex;
 
 use recorder_errors::RecorderError;
@@ -56,11 +56,7 @@ pub fn emit(error: &RecorderError) {
             let _ = hook.write_all(line.as_bytes());
             let _ = hook.flush();
         }
-        None => {
-            let mut stderr = io::stderr().lock();
-            let _ = stderr.write_all(line.as_bytes());
-            let _ = stderr.flush();
-        }
+        None => super::stderr::write_all(line.as_bytes()),
     }
 }
 
@@ -76,6 +72,7 @@ mod tests {
     use super::*;
     use crate::policy::{configure, PolicyKey, PolicyUpdate};
     use recorder_errors::ErrorCode;
+    use std::io;
     use std::sync::{Arc, Mutex as StdMutex};
 
     #[derive(Clone, Default)]

@@ -6,8 +6,6 @@
 //! `ERR_PANIC`, ...); its context says how the output was left (`output` =
 //! `partial` / `absent`) and, when settling failed too, why (`settle_error`).
 
-use std::io::Write;
-
 use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 
@@ -139,10 +137,7 @@ pub(super) fn exit_process(py: Python<'_>, error: &RecorderError) -> ! {
             }
         }
     }
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "codetracer-python-recorder: {error}");
-    let _ = stderr.flush();
-    drop(stderr);
+    logging::stderr::write_all(format!("codetracer-python-recorder: {error}\n").as_bytes());
     logging::trailer::emit(error);
     // SAFETY: `_exit` ends the process at once; nothing runs after it.
     unsafe { libc::_exit(error.exit_code()) }

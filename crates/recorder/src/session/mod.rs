@@ -35,6 +35,7 @@ use crate::logging;
 use crate::monitoring::Installation;
 use crate::panics;
 use crate::policy::{self, RecorderPolicy};
+use crate::stdio::{Capture, CaptureMode, CaptureSettings};
 
 use failure::{fail, Origin};
 use signals::TerminationHandlers;
@@ -61,14 +62,18 @@ pub struct StartOptions {
     pub trace_filter: Vec<PathBuf>,
     /// Name module code after its globals' `__name__` (policy `module_name_from_globals`).
     pub module_name_from_globals: bool,
+    /// How the program's standard streams are captured (policy `io_capture`).
+    pub io_capture: CaptureMode,
 }
 
 impl Default for StartOptions {
-    /// No named filter; module code named after its module (the policy's default).
+    /// No named filter; module code named after its module; the stream
+    /// proxies without the mirror (the policy's defaults).
     fn default() -> StartOptions {
         StartOptions {
             trace_filter: Vec::new(),
             module_name_from_globals: true,
+            io_capture: CaptureMode::default(),
         }
     }
 }
@@ -156,10 +161,10 @@ fn start_request(py: Python<'_>, request: StartRequest) -> RecorderResult<()> {
         Ok(tracer) => tracer,
         Err(error) => return fail(py, None, error, origin),
     };
-    log::debug!("trace filter [io] settings: {:?}", tracer.io_config());
     let mut recording = Recording {
         tracer,
         tool: None,
+        capture: None,
         signals: TerminationHandlers::default(),
         request,
         started: Instant::now(),
@@ -169,6 +174,14 @@ fn start_request(py: Python<'_>, request: StartRequest) -> RecorderResult<()> {
         Err(error) => return fail(py, Some(recording), error, origin),
     }
     hooks::install_process_hooks(py);
+    // Before the events go on: installing runs Python code (the streams'
+    // `fileno`, `isatty`), which must not reach the callbacks.
+    let settings = CaptureSettings::new(
+        recording.request.options.io_capture,
+        recording.tracer.io_config(),
+    );
+    log::debug!("IO capture: {settings:?}");
+    recording.capture = Some(Capture::install(py, recording.tracer.io_hub(), settings));
     let mut session = state::lock(py);
     if let Err(error) = recording.activate(py) {
         drop(session);

@@ -15,6 +15,7 @@ use recorder_errors::prelude::*;
 
 use super::signals::TerminationHandlers;
 use crate::monitoring::Installation;
+use crate::stdio::Capture;
 use crate::tracer::RuntimeTracer;
 
 /// Where the session is.
@@ -37,13 +38,16 @@ pub(super) enum State {
     Failed(RecorderError),
 }
 
-/// One recording: the tracer and the monitoring tool that feeds it.
+/// One recording: the tracer, the monitoring tool that feeds it events and
+/// the IO capture that feeds it the program's IO.
 #[derive(Debug)]
 pub(super) struct Recording {
     /// Turns events into trace events.
     pub(super) tracer: RuntimeTracer,
     /// The registered tool; `None` only while `start` installs it.
     pub(super) tool: Option<Installation>,
+    /// The stream proxies and the mirror; `None` until `start` installs them.
+    pub(super) capture: Option<Capture>,
     /// The recorder's SIGTERM/SIGHUP handlers, while they are installed.
     pub(super) signals: TerminationHandlers,
     /// What `start` was asked for (a followed fork records the same way).
@@ -77,18 +81,23 @@ impl Recording {
         }
     }
 
-    /// Switches the tool off and frees it, and gives SIGTERM/SIGHUP back
-    /// their default action (idempotent).
+    /// Switches the tool off and frees it, gives SIGTERM/SIGHUP back their
+    /// default action, and gives the program its streams back (idempotent;
+    /// the streams come back even when the tool cannot be uninstalled).
     pub(super) fn detach(&mut self, py: Python<'_>) -> RecorderResult<()> {
         self.signals.restore(py);
-        match &mut self.tool {
+        let uninstalled = match &mut self.tool {
             Some(tool) => {
                 let freed = tool.uninstall(py);
                 log::debug!("detached: monitoring tool {} freed", tool.id());
                 freed
             }
             None => Ok(()),
+        };
+        if let Some(capture) = &mut self.capture {
+            capture.uninstall(py);
         }
+        uninstalled
     }
 }
 

@@ -72,7 +72,8 @@ impl RuntimeTracer {
         Ok(Outcome::Continue)
     }
 
-    /// `LINE`: a `Step`, then the values of the frame's bound locals.
+    /// `LINE`: a `Step` (the thread's step from now on), then the values of
+    /// the frame's bound locals.
     pub fn on_line(&mut self, code: &Bound<'_, PyAny>, line: i64) -> RecorderResult<Outcome> {
         let info = self.codes.get(code, &mut self.filter_stats)?;
         // The activation file starts recording even when the filter skips it.
@@ -85,11 +86,10 @@ impl RuntimeTracer {
         }
         let (path_id, _, _) = info.ids(&mut self.writer)?;
         let optimized = info.optimized;
-        self.threads.enter(&mut self.writer)?;
-        self.writer.emit(&TraceLowLevelEvent::Step(StepRecord {
-            path_id,
-            line: runtime_tracing::Line(line),
-        }))?;
+        let line = runtime_tracing::Line(line);
+        self.enter()?.step = Some((path_id, line));
+        self.writer
+            .emit(&TraceLowLevelEvent::Step(StepRecord { path_id, line }))?;
         self.recorded += 1;
         if optimized {
             let frame = FrameLocals::current(code)?;
@@ -115,7 +115,7 @@ impl RuntimeTracer {
         } else {
             EventLogKind::Error
         };
-        self.threads.enter(&mut self.writer)?;
+        self.enter()?;
         self.writer.emit(&TraceLowLevelEvent::Event(RecordEvent {
             kind,
             metadata: what.to_string(),
@@ -141,8 +141,9 @@ impl RuntimeTracer {
         } else {
             Vec::new()
         };
-        let thread = self.threads.enter(&mut self.writer)?;
-        thread.stack.push(code.as_ptr() as usize);
+        let thread = self.enter()?;
+        thread.push_frame(code.as_ptr() as usize);
+        thread.step = Some((path_id, line));
         for arg in &args {
             self.writer.emit(&TraceLowLevelEvent::Value(arg.clone()))?;
         }
@@ -161,9 +162,9 @@ impl RuntimeTracer {
         let on_top = self
             .threads
             .peek()
-            .is_some_and(|thread| thread.stack.last() == Some(&key));
+            .is_some_and(|thread| thread.stack.last().map(|frame| frame.code) == Some(key));
         if on_top {
-            self.threads.enter(&mut self.writer)?.stack.pop();
+            self.enter()?.pop_frame();
         }
         Ok(on_top)
     }

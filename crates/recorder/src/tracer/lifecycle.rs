@@ -8,6 +8,7 @@ use recorder_errors::prelude::*;
 use runtime_tracing::{ReturnRecord, TraceLowLevelEvent, NONE_VALUE};
 
 use super::filtering::{Activation, CodeCache};
+use super::io::IoCoordinator;
 use super::threads::Threads;
 use super::RuntimeTracer;
 use crate::encode::{Limits, ValueEncoder};
@@ -48,12 +49,14 @@ impl RuntimeTracer {
         let mut writer = TraceWriter::create(staged, config.format, &config.metadata.program)?;
         let threads = Threads::start(&mut writer)?;
         writer.toplevel_call()?;
+        let activation = Activation::new(config.activation_path.as_deref());
         Ok(RuntimeTracer {
             writer,
             encoder: ValueEncoder::new(Limits::default()),
             codes: CodeCache::new(config.filters, config.module_name_from_globals),
             threads,
-            activation: Activation::new(config.activation_path.as_deref()),
+            io: IoCoordinator::new(activation.is_active()),
+            activation,
             filter_stats: FilterStats::default(),
             recorded: 0,
             metadata: config.metadata,
@@ -72,9 +75,10 @@ impl RuntimeTracer {
             .collect()
     }
 
-    /// The `[io]` settings of the trace filters (the last filter with an `[io]` table wins).
-    pub fn io_config(&self) -> &IoConfig {
-        &self.codes.engine().chain().io
+    /// The `[io]` settings of the trace filters (the last filter with an
+    /// `[io]` table wins; `None` when none has one).
+    pub fn io_config(&self) -> Option<&IoConfig> {
+        self.codes.engine().chain().io.as_ref()
     }
 
     /// Records the program's exit status (`stop(exit_code=...)`) for the metadata.
@@ -113,8 +117,9 @@ impl RuntimeTracer {
         self.writer.flush()
     }
 
-    /// Balances every open frame and the `<toplevel>` call, then commits the
-    /// trace. With `require_trace`, a recording without events is
+    /// Writes the IO still captured, balances every open frame and the
+    /// `<toplevel>` call, then commits the trace (the IO capture is already
+    /// uninstalled). With `require_trace`, a recording without events is
     /// `ERR_TRACE_MISSING` instead. On error the output is still unsettled:
     /// follow with [`RuntimeTracer::settle_failed`].
     pub fn finish(&mut self, require_trace: bool) -> RecorderResult<()> {
@@ -124,16 +129,18 @@ impl RuntimeTracer {
                 "require_trace is set and no event was recorded"
             ));
         }
+        self.io.drain(&mut self.threads, &mut self.writer)?;
         self.close_frames()?;
         self.summarise_filters();
         self.writer.commit(&self.metadata).map(drop)
     }
 
-    /// Settles the output after `error`: marked partial (best effort: frames
-    /// balanced, events file closed) when `keep_partial`, else absent; says
-    /// what is on disk.
+    /// Settles the output after `error`: marked partial (best effort: the IO
+    /// still captured written, frames balanced, events file closed) when
+    /// `keep_partial`, else absent; says what is on disk.
     pub fn settle_failed(&mut self, error: &RecorderError, keep_partial: bool) -> Settlement {
         if keep_partial {
+            let _ = self.io.drain(&mut self.threads, &mut self.writer);
             let _ = self.close_frames();
             self.metadata.partial_reason = Some(error.code().as_str().to_string());
             self.summarise_filters();

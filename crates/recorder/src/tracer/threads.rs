@@ -1,21 +1,60 @@
 //! Per-thread attribution: `ThreadStart` before a thread's first event,
 //! `ThreadSwitch` before an event of another thread than the last one written,
-//! and each thread's stack of open frames (for balanced returns).
-
-use std::cell::Cell;
+//! each thread's stack of open frames (for balanced returns) and the step it
+//! is on (for attributing its IO).
 
 use recorder_errors::RecorderResult;
-use runtime_tracing::{ThreadId, TraceLowLevelEvent};
+use runtime_tracing::{Line, PathId, ThreadId, TraceLowLevelEvent};
 
+use crate::stdio::current_thread_id;
 use crate::writer::TraceWriter;
+
+/// Where a thread is: the path and line of its last `Step`.
+pub type StepSite = (PathId, Line);
+
+/// A frame whose `Call` was written and whose `Return` was not.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenFrame {
+    /// The frame's code object (address).
+    pub code: usize,
+    /// The caller's step when the frame was entered, current again when it returns.
+    pub caller_step: Option<StepSite>,
+}
 
 /// One thread seen by the recorder.
 #[derive(Debug)]
 pub struct ThreadState {
     /// `threading.get_native_id()` of the thread.
     pub id: u64,
-    /// Code objects (addresses) of the frames whose `Call` was written and whose `Return` was not.
-    pub stack: Vec<usize>,
+    /// Its open frames, innermost last.
+    pub stack: Vec<OpenFrame>,
+    /// The step it is on: the last `Step` written for its innermost recorded frame.
+    pub step: Option<StepSite>,
+}
+
+impl ThreadState {
+    fn new(id: u64) -> ThreadState {
+        ThreadState {
+            id,
+            stack: Vec::new(),
+            step: None,
+        }
+    }
+
+    /// Opens a frame for `code`; the caller's step comes back when it closes.
+    pub fn push_frame(&mut self, code: usize) {
+        self.stack.push(OpenFrame {
+            code,
+            caller_step: self.step,
+        });
+    }
+
+    /// Closes the innermost frame, making the caller's step current again.
+    pub fn pop_frame(&mut self) {
+        if let Some(frame) = self.stack.pop() {
+            self.step = frame.caller_step;
+        }
+    }
 }
 
 /// Every thread seen, and which one the last event belonged to.
@@ -25,37 +64,13 @@ pub struct Threads {
     current: usize,
 }
 
-thread_local! {
-    /// The calling thread's native id, read once per thread.
-    static NATIVE_ID: Cell<u64> = const { Cell::new(0) };
-}
-
-/// The calling thread's native id (`threading.get_native_id()`, the kernel's
-/// thread id). Unlike `threading.get_ident()` it is not reused by the next
-/// thread as soon as one ends, so short-lived threads stay apart in the trace.
-pub fn current_thread_id() -> u64 {
-    NATIVE_ID.with(|cell| {
-        let cached = cell.get();
-        if cached != 0 {
-            return cached;
-        }
-        // SAFETY: gettid has no preconditions.
-        let id = u64::try_from(unsafe { libc::gettid() }).unwrap_or_default();
-        cell.set(id);
-        id
-    })
-}
-
 impl Threads {
     /// Starts with the calling thread as the current one, writing its `ThreadStart`.
     pub fn start(writer: &mut TraceWriter) -> RecorderResult<Threads> {
         let id = current_thread_id();
         writer.emit(&TraceLowLevelEvent::ThreadStart(ThreadId(id)))?;
         Ok(Threads {
-            states: vec![ThreadState {
-                id,
-                stack: Vec::new(),
-            }],
+            states: vec![ThreadState::new(id)],
             current: 0,
         })
     }
@@ -63,7 +78,16 @@ impl Threads {
     /// Makes the calling thread current, writing `ThreadStart`/`ThreadSwitch` as
     /// needed, and returns its state.
     pub fn enter(&mut self, writer: &mut TraceWriter) -> RecorderResult<&mut ThreadState> {
-        let id = current_thread_id();
+        self.enter_id(current_thread_id(), writer)
+    }
+
+    /// Makes thread `id` current, writing `ThreadStart`/`ThreadSwitch` as
+    /// needed, and returns its state.
+    pub fn enter_id(
+        &mut self,
+        id: u64,
+        writer: &mut TraceWriter,
+    ) -> RecorderResult<&mut ThreadState> {
         if self.states[self.current].id != id {
             match self.states.iter().position(|state| state.id == id) {
                 Some(index) => {
@@ -72,15 +96,17 @@ impl Threads {
                 }
                 None => {
                     writer.emit(&TraceLowLevelEvent::ThreadStart(ThreadId(id)))?;
-                    self.states.push(ThreadState {
-                        id,
-                        stack: Vec::new(),
-                    });
+                    self.states.push(ThreadState::new(id));
                     self.current = self.states.len() - 1;
                 }
             }
         }
         Ok(&mut self.states[self.current])
+    }
+
+    /// The thread the last event was written for.
+    pub fn current(&mut self) -> &mut ThreadState {
+        &mut self.states[self.current]
     }
 
     /// The calling thread's state, when it has one, without writing anything.

@@ -1,8 +1,9 @@
 //! `trace.json`: `[` on the first line, one event per line, `,` after every
 //! event but the last, `]` on the last line.
 //!
-//! The events written at every step (`Step`, `Value`, `Call`, `Return`) are
-//! serialised directly, byte for byte what `serde_json::to_writer` writes for
+//! The events written at every step (`Step`, `Value`, `Call`, `Return`), and
+//! `Event` (exceptions, and the IO events of a program that prints at every
+//! step), are serialised directly, byte for byte what `serde_json::to_writer` writes for
 //! them, without serde's per-field machinery: object keys are constant byte
 //! strings, numbers are formatted in place and only string values are scanned
 //! for escapes. Every other event (and the rare value kinds `Float`, `BigInt`,
@@ -108,6 +109,16 @@ pub fn write_event(out: &mut Vec<u8>, event: &TraceLowLevelEvent) -> serde_json:
         TraceLowLevelEvent::Return(ret) => {
             out.extend_from_slice(b"{\"Return\":{\"return_value\":");
             write_value(out, &ret.return_value)?;
+            out.extend_from_slice(b"}}");
+        }
+        TraceLowLevelEvent::Event(event) => {
+            out.extend_from_slice(b"{\"Event\":{\"kind\":");
+            // `EventLogKind` is `repr(u8)` and serialised as that number.
+            write_u64(out, u64::from(event.kind as u8));
+            out.extend_from_slice(b",\"metadata\":");
+            write_str(out, &event.metadata);
+            out.extend_from_slice(b",\"content\":");
+            write_str(out, &event.content);
             out.extend_from_slice(b"}}");
         }
         other => serde_json::to_writer(&mut *out, other)?,
@@ -284,7 +295,8 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{write_i64, write_str};
+    use super::{write_event, write_i64, write_str};
+    use runtime_tracing::{EventLogKind, RecordEvent, TraceLowLevelEvent};
 
     fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
         let mut out = Vec::new();
@@ -306,6 +318,24 @@ mod tests {
         ] {
             let expected = serde_json::to_string(value).unwrap_or_default();
             assert_eq!(text(|out| write_str(out, value)), expected);
+        }
+    }
+
+    #[test]
+    fn events_match_serde_json() {
+        for kind in [
+            EventLogKind::Write,
+            EventLogKind::WriteOther,
+            EventLogKind::Read,
+            EventLogKind::Error,
+        ] {
+            let event = TraceLowLevelEvent::Event(RecordEvent {
+                kind,
+                metadata: r#"{"stream":"stdout","line":3}"#.to_string(),
+                content: "héllo\n\t\u{1}\"\\".to_string(),
+            });
+            let expected = serde_json::to_string(&event).unwrap_or_default();
+            assert_eq!(text(|out| drop(write_event(out, &event))), expected);
         }
     }
 }
