@@ -29,6 +29,11 @@ pub(crate) mod stdio;
 pub(crate) mod tracer;
 pub(crate) mod writer;
 
+/// The extension's own allocations (the value encoder's many small ones) go
+/// to mimalloc; the interpreter keeps its allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use ffi::{guard, to_py_err, ERRORS_MODULE};
 pub use logging::trailer::set_writer as set_trailer_writer;
 pub use policy::{configure as configure_policy, OnRecorderError, PolicyKey, PolicyUpdate};

@@ -222,30 +222,11 @@ fn end_with_type(out: &mut Vec<u8>, type_id: usize) {
 }
 
 fn write_i64(out: &mut Vec<u8>, value: i64) {
-    if value < 0 {
-        out.push(b'-');
-    }
-    write_u64(out, value.unsigned_abs());
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
-fn write_u64(out: &mut Vec<u8>, mut value: u64) {
-    if value < 10 {
-        // `value` is a single digit.
-        out.push(b'0' + value as u8);
-        return;
-    }
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        // `value % 10` is below 10, so the cast keeps every bit.
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[start..]);
+fn write_u64(out: &mut Vec<u8>, value: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 /// What `serde_json` writes for each byte: 0 none, `u` as `\u00XX`, else `\<c>`.
