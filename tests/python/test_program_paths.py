@@ -186,3 +186,23 @@ def test_a_recording_never_stopped_reports_its_failure_at_exit_without_sys_stder
     assert "interpreter exit failed: [ERR_IO]" in traced.stderr, traced.describe()
     assert [trailer["error_code"] for trailer in traced.trailers()] == ["ERR_IO"]
     assert is_absent(out)
+
+
+def test_a_script_run_by_a_relative_name_is_one_path_in_its_api_trace(tmp_path):
+    # `python app.py` from the script's directory: `<toplevel>` and the
+    # script's own code are recorded under the same (absolute) path.
+    write_script(
+        tmp_path,
+        """
+        import codetracer_python_recorder as recorder
+        def f(x):
+            return x + 1
+        with recorder.trace("out", format="json"):
+            print(f(1))
+        """,
+        name="app.py",
+    )
+    traced = run(["app.py"], cwd=tmp_path)
+    assert (traced.returncode, traced.stdout) == (0, "2\n"), traced.describe()
+    paths = json.loads((tmp_path / "out" / "trace_paths.json").read_text())
+    assert paths == [str(tmp_path / "app.py")]

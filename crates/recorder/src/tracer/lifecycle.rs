@@ -46,7 +46,8 @@ impl RuntimeTracer {
     /// `ThreadStart` and the `<toplevel>` call are written at once.
     pub fn create(staged: StagedDir, config: TracerConfig) -> RecorderResult<RuntimeTracer> {
         let target = staged.target().to_path_buf();
-        let mut writer = TraceWriter::create(staged, config.format, &config.metadata.program)?;
+        let program = toplevel_path(&config.metadata);
+        let mut writer = TraceWriter::create(staged, config.format, &program)?;
         let threads = Threads::start(&mut writer)?;
         writer.toplevel_call()?;
         let activation = Activation::new(config.activation_path.as_deref());
@@ -173,4 +174,19 @@ impl RuntimeTracer {
         self.writer
             .emit(&TraceLowLevelEvent::Return(ReturnRecord { return_value }))
     }
+}
+
+/// The path `<toplevel>` is recorded under: the program made absolute against
+/// the working directory when that names a file, so it is the same path as
+/// the one its code objects carry (`__main__`'s `__file__` is absolute), and
+/// the program as given otherwise (`-c`, an interactive session).
+fn toplevel_path(metadata: &TraceMetadataInfo) -> String {
+    let program = std::path::Path::new(&metadata.program);
+    if program.is_relative() {
+        let absolute = metadata.workdir.join(program);
+        if absolute.is_file() {
+            return absolute.to_string_lossy().into_owned();
+        }
+    }
+    metadata.program.clone()
 }
