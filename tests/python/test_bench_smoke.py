@@ -48,9 +48,11 @@ def tables(stdout: str) -> list[list[list[str]]]:
     return found
 
 
-def test_smoke_prints_every_workload_and_column_of_the_three_tables(tmp_path):
+def test_smoke_prints_every_workload_and_column_of_the_four_tables(tmp_path):
     result, report = run_bench(tmp_path)
-    goals, per_event, filters = tables(result.stdout)
+    goals, per_event, filters, io_capture = tables(result.stdout)
+    assert [row[0] for row in io_capture[1:]] == ["untraced", *(f"traced, {mode}" for mode in bench.IO_MODES)]
+    assert all(len(row) == len(io_capture[0]) for row in io_capture), io_capture
     fmt = report["default_format"]
     other = "json" if fmt == "binary" else "binary"
     assert goals[0][:6] == ["workload", "untraced s", f"{fmt} (default)", other, f"goal ({fmt})", "floor"]
