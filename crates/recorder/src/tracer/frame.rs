@@ -93,10 +93,10 @@ impl<'py> FrameLocals<'py> {
         name: &Bound<'py, PyAny>,
     ) -> RecorderResult<Option<Bound<'py, PyAny>>> {
         if let (Some(index), false) = (fast, self.fast.is_null()) {
-            // SAFETY: `self.fast` is the localsplus array of the executing
-            // frame of the callback's code object (checked in `fast_locals`),
-            // `index` is below that code's `co_nlocals`; the slot holds a
-            // borrowed reference or NULL (unbound), turned into an owned one.
+            // The slot holds a borrowed reference or NULL (unbound), turned
+            // into an owned one below.
+            // SAFETY: `self.fast` is the executing frame's localsplus array
+            // (checked in `fast_locals`); `index` < the code's `co_nlocals`.
             let value = unsafe { *self.fast.add(index) };
             // SAFETY: a non-NULL slot is a live object owned by the frame.
             return Ok(unsafe { Bound::from_borrowed_ptr_or_opt(py, value) });
