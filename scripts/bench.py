@@ -397,15 +397,15 @@ def watch(pid: int, limits: Limits, out_dir: Path | None, start: float, done: th
 
 def run_once(
     argv: list[str], env: dict[str, str], out_dir: Path | None = None,
-    expected_status: int | None = 0, limits: Limits | None = None,
+    expected_status: int | None = 0, limits: Limits | None = None, stdout=subprocess.DEVNULL,
 ) -> tuple[Run, int]:
-    """Runs argv with stdout discarded; returns the run and its exit status.
+    """Runs argv with stdout sent to `stdout` (discarded by default); returns the run and its exit status.
 
     A status other than `expected_status` (None: any) ends the benchmark, unless
     a limit killed the run. Output bytes are those of `out_dir` after the run.
     """
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, env=env, stdout=stdout)
     verdict: list[str] = []
     done = threading.Event()
     watcher = None
@@ -818,19 +818,13 @@ IO_MODES = {"capture off": "off", "proxies (default)": "proxies", "proxies + fd 
 
 def best_to_file(argv: list[str], env: dict[str, str], repeat: int, work: Path) -> tuple[float, float]:
     """Best wall and CPU seconds of `repeat` runs with stdout redirected to a file."""
-    walls, cpus = [], []
+    runs = []
     for _ in range(repeat):
         shutil.rmtree(work / "trace", ignore_errors=True)
         with (work / "stdout.txt").open("wb") as handle:
-            start = time.perf_counter()
-            proc = subprocess.Popen(argv, env=env, stdout=handle)
-            _, status, usage = os.wait4(proc.pid, 0)
-            walls.append(time.perf_counter() - start)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"bench: {' '.join(argv)} failed with status {status}")
-        cpus.append(usage.ru_utime + usage.ru_stime)
+            runs.append(run_once(argv, env, stdout=handle)[0])
     shutil.rmtree(work / "trace", ignore_errors=True)
-    return min(walls), min(cpus)
+    return min(run.wall for run in runs), min(run.cpu for run in runs)
 
 
 def io_capture_table(work: Path, repeat: int, smoke: bool, fmt: str) -> list[str]:

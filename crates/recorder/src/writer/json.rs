@@ -84,9 +84,9 @@ pub fn write_event(out: &mut Vec<u8>, event: &TraceLowLevelEvent) -> serde_json:
     match event {
         TraceLowLevelEvent::Step(step) => {
             out.extend_from_slice(b"{\"Step\":{\"path_id\":");
-            write_u64(out, step.path_id.0 as u64);
+            write_int(out, step.path_id.0);
             out.extend_from_slice(b",\"line\":");
-            write_i64(out, step.line.0);
+            write_int(out, step.line.0);
             out.extend_from_slice(b"}}");
         }
         TraceLowLevelEvent::Value(value) => {
@@ -96,7 +96,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &TraceLowLevelEvent) -> serde_json:
         }
         TraceLowLevelEvent::Call(call) => {
             out.extend_from_slice(b"{\"Call\":{\"function_id\":");
-            write_u64(out, call.function_id.0 as u64);
+            write_int(out, call.function_id.0);
             out.extend_from_slice(b",\"args\":[");
             for (index, arg) in call.args.iter().enumerate() {
                 if index > 0 {
@@ -114,7 +114,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &TraceLowLevelEvent) -> serde_json:
         TraceLowLevelEvent::Event(event) => {
             out.extend_from_slice(b"{\"Event\":{\"kind\":");
             // `EventLogKind` is `repr(u8)` and serialised as that number.
-            write_u64(out, u64::from(event.kind as u8));
+            write_int(out, event.kind as u8);
             out.extend_from_slice(b",\"metadata\":");
             write_str(out, &event.metadata);
             out.extend_from_slice(b",\"content\":");
@@ -128,7 +128,7 @@ pub fn write_event(out: &mut Vec<u8>, event: &TraceLowLevelEvent) -> serde_json:
 
 fn write_full_value(out: &mut Vec<u8>, value: &FullValueRecord) -> serde_json::Result<()> {
     out.extend_from_slice(b"{\"variable_id\":");
-    write_u64(out, value.variable_id.0 as u64);
+    write_int(out, value.variable_id.0);
     out.extend_from_slice(b",\"value\":");
     write_value(out, &value.value)?;
     out.push(b'}');
@@ -140,7 +140,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &ValueRecord) -> serde_json::Result
     match value {
         ValueRecord::Int { i, type_id } => {
             out.extend_from_slice(b"{\"kind\":\"Int\",\"i\":");
-            write_i64(out, *i);
+            write_int(out, *i);
             end_with_type(out, type_id.0);
         }
         ValueRecord::Bool { b, type_id } => {
@@ -217,15 +217,12 @@ fn write_values(out: &mut Vec<u8>, values: &[ValueRecord]) -> serde_json::Result
 /// `,"type_id":N}`.
 fn end_with_type(out: &mut Vec<u8>, type_id: usize) {
     out.extend_from_slice(b",\"type_id\":");
-    write_u64(out, type_id as u64);
+    write_int(out, type_id);
     out.push(b'}');
 }
 
-fn write_i64(out: &mut Vec<u8>, value: i64) {
-    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
-}
-
-fn write_u64(out: &mut Vec<u8>, value: u64) {
+/// An integer in decimal, as `serde_json` writes it.
+fn write_int(out: &mut Vec<u8>, value: impl itoa::Integer) {
     out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
@@ -276,7 +273,7 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{write_event, write_i64, write_str};
+    use super::{write_event, write_int, write_str};
     use runtime_tracing::{EventLogKind, RecordEvent, TraceLowLevelEvent};
 
     fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
@@ -288,7 +285,7 @@ mod tests {
     #[test]
     fn integers_and_strings_match_serde_json() {
         for value in [0, 7, -1, 10, i64::MIN, i64::MAX, -1_000_000_007] {
-            assert_eq!(text(|out| write_i64(out, value)), value.to_string());
+            assert_eq!(text(|out| write_int(out, value)), value.to_string());
         }
         for value in [
             "",
