@@ -11,15 +11,22 @@ then runs under two frames of the recorder's (``<string>`` and
 file descriptors and its environment; ``sys.orig_argv`` is set back to the
 command line as typed. Where re-executing is not possible (no
 ``sys.executable``, not POSIX, an unusual launch), the CLI runs in place.
+
+This module imports only ``os`` and ``sys``: under ``-m`` the package's
+``__init__`` imports it alone (see :func:`about_to_reexecute`), so the
+process that re-executes loads nothing it would throw away.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
 
-__all__ = ["launch", "launched_by_cli", "restore_orig_argv", "BOOT_PREFIX"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+__all__ = ["launch", "launched_by_cli", "about_to_reexecute", "restore_orig_argv", "BOOT_PREFIX"]
 
 PACKAGE = __package__ or "codetracer_python_recorder"
 CONSOLE_SCRIPT = "codetracer-python-recorder"
@@ -63,6 +70,15 @@ def _child_command() -> list[str] | None:
     return [sys.executable, *orig[1:index], "-c", boot, *args]
 
 
+def about_to_reexecute() -> bool:
+    """Whether this process is the ``-m`` entry that will re-execute the interpreter.
+
+    True while runpy imports the package for ``python -m codetracer_python_recorder``
+    (``sys.argv[0]`` is still ``-m``) on a platform where :func:`launch` re-executes.
+    """
+    return sys.argv[:1] == ["-m"] and _child_command() is not None
+
+
 def launch() -> NoReturn:
     """The ``-m`` entry: re-executes into the minimal-frame child, or runs the CLI in place."""
     command = _child_command()
@@ -70,7 +86,10 @@ def launch() -> NoReturn:
         try:
             os.execv(command[0], command)
         except OSError:
-            pass  # run in place below
+            # Run in place below, after what importing the package deferred to the child.
+            from . import _apply_environment
+
+            _apply_environment()
     from .cli import main
 
     sys.exit(main())
