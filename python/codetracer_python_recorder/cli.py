@@ -24,10 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import _native
 from .auto_start import ENV_TRACE_FILTER
@@ -38,6 +34,10 @@ from .policy import configure_policy, configure_policy_from_env, current, parse_
 from .session import start, stop
 from .target import Program, outcome, prepare_module, prepare_script, reraise_reported, say
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
 __all__ = ["main", "RecorderCLIConfig", "DEFAULT_OUT_DIR"]
 
 #: Trace directory when neither ``--out-dir`` nor ``--trace-dir`` is given
@@ -47,18 +47,51 @@ DEFAULT_OUT_DIR = "trace-out"
 PROG = "python -m codetracer_python_recorder"
 
 
-@dataclass(frozen=True)
-class RecorderCLIConfig:
-    """The resolved options of one invocation (0.3's fields, plus ``module`` for ``-m``)."""
+class _Config:
+    """The resolved options of one invocation (the fields of :class:`RecorderCLIConfig`, paths as ``str``)."""
 
-    trace_dir: Path
-    format: str
-    activation_path: Path | None
-    script: Path | None
-    script_args: list[str]
-    trace_filter: tuple[str, ...]
-    policy_overrides: dict[str, object]
-    module: str | None = None
+    __slots__ = ("trace_dir", "format", "activation_path", "script", "script_args", "trace_filter",
+                 "policy_overrides", "module")
+
+    def __init__(self, *, trace_dir: str, format: str, activation_path: str | None, script: str | None,  # noqa: A002
+                 script_args: list[str], trace_filter: tuple[str, ...], policy_overrides: dict[str, object],
+                 module: str | None) -> None:
+        self.trace_dir = trace_dir
+        self.format = format
+        self.activation_path = activation_path
+        self.script = script
+        self.script_args = script_args
+        self.trace_filter = trace_filter
+        self.policy_overrides = policy_overrides
+        self.module = module
+
+
+def __getattr__(name: str) -> object:
+    """``RecorderCLIConfig`` (0.3's frozen dataclass) is built on first access: the
+    command line itself does not use it, and ``dataclasses`` imports ``inspect``."""
+    if name != "RecorderCLIConfig":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from dataclasses import make_dataclass
+    from pathlib import Path
+
+    config = make_dataclass(
+        "RecorderCLIConfig",
+        [
+            ("trace_dir", Path),
+            ("format", str),
+            ("activation_path", "Path | None"),
+            ("script", "Path | None"),
+            ("script_args", list[str]),
+            ("trace_filter", tuple[str, ...]),
+            ("policy_overrides", dict[str, object]),
+            ("module", "str | None", None),
+        ],
+        frozen=True,
+        module=__name__,
+    )
+    config.__doc__ = "The resolved options of one invocation (0.3's fields, plus ``module`` for ``-m``)."
+    globals()[name] = config
+    return config
 
 
 #: Policy flags with a value: key -> (spelling, 0.3 spelling).
@@ -152,12 +185,16 @@ def _value_options(parser: argparse.ArgumentParser) -> frozenset[str]:
     )
 
 
-@dataclass
 class _Invocation:
-    options: list[str] = field(default_factory=list)
-    script: str | None = None
-    module: str | None = None
-    args: list[str] = field(default_factory=list)
+    """The command line split: the recorder's options, then the script or module and its arguments."""
+
+    __slots__ = ("options", "script", "module", "args")
+
+    def __init__(self) -> None:
+        self.options: list[str] = []
+        self.script: str | None = None
+        self.module: str | None = None
+        self.args: list[str] = []
 
 
 def _split(argv: Sequence[str], value_options: frozenset[str]) -> _Invocation:
@@ -204,18 +241,17 @@ def _policy_overrides(options: argparse.Namespace) -> dict[str, object]:
     return overrides
 
 
-def _config(parser: argparse.ArgumentParser, argv: list[str]) -> RecorderCLIConfig:
+def _config(parser: argparse.ArgumentParser, argv: list[str]) -> _Config:
     invocation = _split(argv, _value_options(parser))
     options = parser.parse_args(invocation.options)
     if invocation.script is None and invocation.module is None:
         parser.error("a script path or -m module is required")
-    script = None if invocation.script is None else Path(invocation.script)
     activation = options.activation_path
-    return RecorderCLIConfig(
-        trace_dir=Path(os.path.abspath(os.path.expanduser(options.out_dir or DEFAULT_OUT_DIR))),
+    return _Config(
+        trace_dir=os.path.abspath(os.path.expanduser(options.out_dir or DEFAULT_OUT_DIR)),
         format=options.format,
-        activation_path=None if activation is None else Path(os.path.abspath(os.path.expanduser(activation))),
-        script=script,
+        activation_path=None if activation is None else os.path.abspath(os.path.expanduser(activation)),
+        script=invocation.script,
         script_args=invocation.args,
         trace_filter=tuple(options.trace_filter),
         policy_overrides=_policy_overrides(options),
@@ -223,13 +259,15 @@ def _config(parser: argparse.ArgumentParser, argv: list[str]) -> RecorderCLIConf
     )
 
 
-@dataclass
 class _Run:
     """A program that is about to run, recorded."""
 
-    program: Program
-    #: ``main(argv)`` called from other code: put the interpreter state back afterwards.
-    in_process: bool
+    __slots__ = ("program", "in_process")
+
+    def __init__(self, program: Program, in_process: bool) -> None:
+        self.program = program
+        #: ``main(argv)`` called from other code: put the interpreter state back afterwards.
+        self.in_process = in_process
 
 
 def _flush_std_streams() -> None:
@@ -278,7 +316,14 @@ def _prepare(argv: list[str], in_process: bool) -> _Run | int:
 
 
 def _wait_for_threads() -> None:
-    """Joins non-daemon threads before the trace is finished, as interpreter exit would."""
+    """Joins non-daemon threads before the trace is finished, as interpreter exit would.
+
+    Like interpreter exit, only when the program imported ``threading``: a
+    program that never did has no threads to join.
+    """
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return
     current_thread = threading.current_thread()
     for thread in threading.enumerate():
         if thread is not current_thread and not thread.daemon and thread.is_alive():

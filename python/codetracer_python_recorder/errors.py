@@ -14,10 +14,13 @@ errors it raises, and the package's public functions (decorated with
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable, Mapping, TypeVar
-
 from . import _native
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping, TypeVar
+
+    _Function = TypeVar("_Function", bound=Callable[..., Any])
 
 __all__ = [
     "RecorderError",
@@ -91,13 +94,14 @@ def report(error: RecorderError) -> None:
     _native.write_error_trailer(error.code, error.kind, error.message, {str(k): str(v) for k, v in error.context.items()})
 
 
-_Function = TypeVar("_Function", bound=Callable[..., Any])
+#: What ``functools.wraps`` copies (the decorator avoids importing ``functools``
+#: and what it pulls in: the package loads on the program's start-up path).
+_WRAPPED_ATTRIBUTES = ("__module__", "__name__", "__qualname__", "__doc__", "__annotations__", "__type_params__")
 
 
 def reports_errors(function: _Function) -> _Function:
     """Decorates a public function: a ``RecorderError`` leaving it gets its JSON trailer (:func:`report`)."""
 
-    @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
@@ -105,6 +109,10 @@ def reports_errors(function: _Function) -> _Function:
             report(error)
             raise
 
+    for attribute in _WRAPPED_ATTRIBUTES:
+        setattr(wrapper, attribute, getattr(function, attribute))
+    wrapper.__dict__.update(function.__dict__)
+    wrapper.__wrapped__ = function  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
 
 

@@ -11,15 +11,17 @@ earlier ones.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from pathlib import Path
 
 from .usage_errors import TraceFilterError, TraceFilterNotFoundError, TraceFilterTypeError
 
-__all__ = ["FilterSpec", "normalize_trace_filter", "split_filter_spec"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-#: What ``trace_filter`` accepts.
-FilterSpec = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+    #: What ``trace_filter`` accepts.
+    FilterSpec = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+
+__all__ = ["normalize_trace_filter", "split_filter_spec"]
 
 _CODE = "ERR_INVALID_TRACE_FILTER"
 
@@ -32,6 +34,8 @@ def split_filter_spec(text: str) -> list[str]:
 def _segments(value: FilterSpec) -> list[str]:
     if isinstance(value, (str, os.PathLike)):
         return split_filter_spec(os.fspath(value))
+    from collections.abc import Sequence  # only a sequence of filters needs it
+
     if isinstance(value, Sequence):
         segments: list[str] = []
         for item in value:
@@ -51,15 +55,15 @@ def _segments(value: FilterSpec) -> list[str]:
 
 
 def _resolve(segment: str) -> str:
-    candidate = Path(segment).expanduser()
-    if not candidate.exists():
+    candidate = os.path.expanduser(segment)
+    if not os.path.exists(candidate):
         raise TraceFilterNotFoundError(
-            f"trace filter '{candidate}' does not exist", code=_CODE, context={"path": str(candidate)}
+            f"trace filter '{candidate}' does not exist", code=_CODE, context={"path": candidate}
         )
-    resolved = candidate.resolve()
-    if not resolved.is_file():
-        raise TraceFilterError(f"trace filter '{resolved}' is not a file", code=_CODE, context={"path": str(resolved)})
-    return str(resolved)
+    resolved = os.path.realpath(candidate)
+    if not os.path.isfile(resolved):
+        raise TraceFilterError(f"trace filter '{resolved}' is not a file", code=_CODE, context={"path": resolved})
+    return resolved
 
 
 def normalize_trace_filter(value: FilterSpec | None) -> tuple[str, ...]:

@@ -15,31 +15,47 @@ fail until the native side takes the keyword named here.
 
 from __future__ import annotations
 
-import inspect
-from dataclasses import dataclass, field
-
 from . import _native
 from .policy import IoCapture, current, io_capture_setting
 
 __all__ = ["NativeStartRequest", "start_native", "stop_native"]
 
 
-@dataclass(frozen=True)
 class NativeStartRequest:
-    """A normalised request to start recording."""
+    """A normalised request to start recording; the capture and naming settings default to the policy in force."""
+
+    __slots__ = ("path", "format", "activation_path", "trace_filter", "io_capture", "module_name_from_globals")
 
     #: The trace directory (``~`` expanded).
     path: str
     #: ``binary`` or ``json``.
     format: str
     #: Record nothing until code from this file runs (``None``: from the start).
-    activation_path: str | None = None
+    activation_path: str | None
     #: Absolute filter files, in chain order (native keyword ``trace_filter``: a list of str).
-    trace_filter: tuple[str, ...] = ()
+    trace_filter: tuple[str, ...]
     #: Stream capture (native keyword ``io_capture``: ``(line_proxies, fd_fallback)``).
-    io_capture: IoCapture = field(default_factory=io_capture_setting)
+    io_capture: IoCapture
     #: Name module-level code after the frame's ``__name__`` (native keyword ``module_name_from_globals``).
-    module_name_from_globals: bool = field(default_factory=lambda: bool(current("module_name_from_globals")))
+    module_name_from_globals: bool
+
+    def __init__(
+        self,
+        path: str,
+        format: str,  # noqa: A002 - the native parameter's name
+        activation_path: str | None = None,
+        trace_filter: tuple[str, ...] = (),
+        io_capture: IoCapture | None = None,
+        module_name_from_globals: bool | None = None,
+    ) -> None:
+        self.path = path
+        self.format = format
+        self.activation_path = activation_path
+        self.trace_filter = trace_filter
+        self.io_capture = io_capture_setting() if io_capture is None else io_capture
+        self.module_name_from_globals = (
+            bool(current("module_name_from_globals")) if module_name_from_globals is None else module_name_from_globals
+        )
 
     def native_keywords(self) -> dict[str, object]:
         """The settings beyond 0.3's positional arguments, as native keywords."""
@@ -51,15 +67,20 @@ class NativeStartRequest:
 
 
 def _accepted_keywords(function_name: str) -> frozenset[str]:
-    """The keyword parameters a native function takes (from its text signature)."""
-    try:
-        parameters = inspect.signature(getattr(_native, function_name)).parameters
-    except (TypeError, ValueError):
+    """The parameter names a native function takes, read from its text signature.
+
+    A native text signature is a flat list (``(path, format, activation_path=None, *, trace_filter=None)``):
+    the names are what precedes each ``=`` or ``,``. Reading it directly spares importing
+    ``inspect`` (and the modules it pulls in) on every start-up.
+    """
+    text = getattr(getattr(_native, function_name, None), "__text_signature__", None) or ""
+    if not (text.startswith("(") and text.endswith(")")):
         return frozenset()
-    return frozenset(parameters)
+    names = (part.split("=", 1)[0].strip().lstrip("*") for part in text[1:-1].split(","))
+    return frozenset(name for name in names if name.isidentifier())
 
 
-# Read once on import: never while recording, where `inspect`'s generated code would be recorded.
+# Read once on import.
 _START_KEYWORDS = _accepted_keywords("start_tracing")
 _STOP_KEYWORDS = _accepted_keywords("stop_tracing")
 _reported: set[str] = set()

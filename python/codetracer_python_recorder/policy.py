@@ -41,12 +41,13 @@ and naming settings to the native ``start``.
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
-from typing import Any, Mapping
 
 from . import _native
 from .errors import UsageError, reports_errors
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 __all__ = [
     "configure_policy",
@@ -82,14 +83,27 @@ _CAPTURE_TOKENS = {"proxies": False, "proxy": False, "fd": True, "mirror": True}
 _CAPTURE_VALUES = "off, proxies, proxies,fd (or proxies+fd)"
 
 
-@dataclass(frozen=True)
 class IoCapture:
     """How the program's stdout/stderr/stdin are captured into the trace."""
 
+    __slots__ = ("line_proxies", "fd_fallback")
+
     #: Stream proxies over ``sys.stdout``/``sys.stderr``/``sys.stdin``.
-    line_proxies: bool = True
+    line_proxies: bool
     #: Also mirror raw file-descriptor writes the proxies did not see (needs the proxies).
-    fd_fallback: bool = False
+    fd_fallback: bool
+
+    def __init__(self, line_proxies: bool = True, fd_fallback: bool = False) -> None:
+        self.line_proxies = line_proxies
+        self.fd_fallback = fd_fallback
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, IoCapture):
+            return NotImplemented
+        return (self.line_proxies, self.fd_fallback) == (other.line_proxies, other.fd_fallback)
+
+    def __repr__(self) -> str:
+        return f"IoCapture(line_proxies={self.line_proxies!r}, fd_fallback={self.fd_fallback!r})"
 
 
 def _invalid(key: str, source: str, value: object, accepted: str) -> UsageError:
@@ -118,7 +132,7 @@ def parse_io_capture(text: str, source: str = f"environment variable {ENV_CAPTUR
     if value in _CAPTURE_ON:
         return IoCapture(line_proxies=True, fd_fallback=False)
     fd_fallback = False
-    for token in (part.strip() for part in re.split(r"[,+]", value)):
+    for token in (part.strip() for part in value.replace("+", ",").split(",")):
         if token not in _CAPTURE_TOKENS:
             raise _invalid("io_capture", source, token or text, _CAPTURE_VALUES)
         fd_fallback = fd_fallback or _CAPTURE_TOKENS[token]

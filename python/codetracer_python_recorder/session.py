@@ -24,18 +24,22 @@ that is also that built-in (:mod:`.usage_errors`).
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 from . import _native
 from .errors import UsageError, reports_errors
-from .filter_paths import FilterSpec, normalize_trace_filter
+from .filter_paths import normalize_trace_filter
 from .formats import DEFAULT_FORMAT, SUPPORTED_FORMATS, is_supported, normalize_format
 from .native_bridge import NativeStartRequest, start_native, stop_native
 from .policy import coerce_overrides, configure_policy, configure_policy_from_env
 from .usage_errors import AlreadyTracingError, TraceDirConflictError, UnsupportedFormatError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from .filter_paths import FilterSpec
 
 __all__ = ["TraceSession", "start", "stop", "flush", "is_tracing", "trace"]
 
@@ -55,9 +59,12 @@ class TraceSession:
     ``TraceSession(path, format)`` as in 0.3; the keyword-only settings are
     those of :func:`start`. ``with session:`` starts it unless it is already
     the active recording (0.3 entered without starting), and stops it on exit.
+
+    ``path`` is what was given until the session starts, then the expanded
+    trace directory as a ``pathlib.Path`` (built on access: ``pathlib`` is not
+    imported for a recording that never asks).
     """
 
-    path: Path | str
     format: str
 
     def __init__(
@@ -70,7 +77,7 @@ class TraceSession:
         policy: Mapping[str, object] | None = None,
         apply_env_policy: bool = True,
     ) -> None:
-        self.path = path  # type: ignore[assignment]
+        self.path = path
         self.format = format
         self._settings = {
             "start_on_enter": start_on_enter,
@@ -79,11 +86,26 @@ class TraceSession:
             "apply_env_policy": apply_env_policy,
         }
 
+    @property
+    def path(self) -> Path | str | os.PathLike[str]:
+        """The trace directory: as given, and once started the expanded ``pathlib.Path``."""
+        if self._directory is None:
+            return self._given
+        from pathlib import Path
+
+        return Path(self._directory)
+
+    @path.setter
+    def path(self, value: str | os.PathLike[str]) -> None:
+        self._given = value
+        #: The expanded directory, once started.
+        self._directory: str | None = None
+
     def start(self) -> TraceSession:
         """Starts recording with this session's settings (see :func:`start`); returns ``self``."""
         global _active_session
-        started = start(self.path, format=self.format, **self._settings)  # type: ignore[arg-type]
-        self.path, self.format = started.path, started.format
+        started = start(self._given, format=self.format, **self._settings)  # type: ignore[arg-type]
+        self._given, self._directory, self.format = started._given, started._directory, started.format
         _active_session = self
         return self
 
@@ -110,7 +132,8 @@ class TraceSession:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"TraceSession({str(self.path)!r}, format={self.format!r})"
+        shown = self._directory if self._directory is not None else os.fspath(self._given)
+        return f"TraceSession({str(shown)!r}, format={self.format!r})"
 
 
 def _checked_format(value: str) -> str:
@@ -157,9 +180,9 @@ def start(
     ``apply_env_policy``: re-read the ``CODETRACER_*`` variables first.
     """
     global _active_session
-    trace_path = Path(path).expanduser()
+    trace_dir = os.path.expanduser(os.fspath(path))
     normalized = _checked_format(format)
-    activation = None if start_on_enter is None else str(Path(start_on_enter).expanduser())
+    activation = None if start_on_enter is None else os.path.expanduser(os.fspath(start_on_enter))
     filters = normalize_trace_filter(trace_filter)
 
     if not is_tracing():  # a second start is refused by the native layer before any setting changes
@@ -167,8 +190,9 @@ def start(
             configure_policy_from_env()
         if policy:
             configure_policy(**coerce_overrides(policy))
-    _start_native(NativeStartRequest(str(trace_path), normalized, activation, filters))
-    session = TraceSession(trace_path, normalized)
+    _start_native(NativeStartRequest(trace_dir, normalized, activation, filters))
+    session = TraceSession(trace_dir, normalized)
+    session._directory = trace_dir
     _active_session = session
     return session
 
@@ -195,7 +219,6 @@ def is_tracing() -> bool:
     return bool(_native.is_tracing())
 
 
-@contextlib.contextmanager
 def trace(
     path: str | os.PathLike[str],
     *,
@@ -203,10 +226,10 @@ def trace(
     trace_filter: FilterSpec | None = None,
     policy: Mapping[str, object] | None = None,
     apply_env_policy: bool = True,
-) -> Iterator[TraceSession]:
-    """Records the ``with`` block: ``with trace("out"): main()``."""
-    session = start(path, format=format, trace_filter=trace_filter, policy=policy, apply_env_policy=apply_env_policy)
-    try:
-        yield session
-    finally:
-        session.stop()
+) -> TraceSession:
+    """Records the ``with`` block: ``with trace("out"): main()``.
+
+    Recording starts on entering the block (as :func:`start` would, so a
+    second recording is refused there) and stops on leaving it.
+    """
+    return TraceSession(path, format, trace_filter=trace_filter, policy=policy, apply_env_policy=apply_env_policy)

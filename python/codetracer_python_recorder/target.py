@@ -24,12 +24,13 @@ import importlib.machinery
 import importlib.util
 import marshal
 import os
-import runpy
 import sys
-import types
-import zipfile
-from dataclasses import dataclass, field
-from typing import Any, Callable
+import zipimport
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import types
+    from typing import Any, Callable
 
 __all__ = ["Program", "prepare_script", "prepare_module", "outcome", "report_uncaught", "reraise_reported", "say"]
 
@@ -69,30 +70,45 @@ def _interpreter_name() -> str:
     return argv[0] if argv else (sys.executable or "python")
 
 
-@dataclass
 class _Saved:
-    argv: list[str]
-    path0: str | None
-    main: types.ModuleType | None
+    """What :meth:`Program.install` replaced."""
+
+    __slots__ = ("argv", "path0", "main")
+
+    def __init__(self, argv: list[str], path0: str | None, main: types.ModuleType | None) -> None:
+        self.argv = argv
+        self.path0 = path0
+        self.main = main
 
 
-@dataclass
 class Program:
     """A program ready to run with one call: ``program.runner(*program.runner_args)``."""
 
-    runner: Callable[..., Any]
-    runner_args: tuple[Any, ...]
-    #: ``sys.argv`` while it runs (``-m`` targets: runpy replaces ``-m`` by the module's path).
-    argv: list[str]
-    #: ``sys.path[0]`` while it runs, unless the interpreter runs with ``-P``/``-I``.
-    path0: str
-    #: The ``__main__`` module it runs in.
-    main_module: types.ModuleType
-    #: The file recording starts at (``None``: from the start, as for ``-m``, whose
-    #: parent packages' code is the program's too).
-    activation_path: str | None
-    #: The state :meth:`install` replaced.
-    saved: _Saved | None = field(default=None, repr=False)
+    __slots__ = ("runner", "runner_args", "argv", "path0", "main_module", "activation_path", "saved")
+
+    def __init__(
+        self,
+        *,
+        runner: Callable[..., Any],
+        runner_args: tuple[Any, ...],
+        argv: list[str],
+        path0: str,
+        main_module: types.ModuleType,
+        activation_path: str | None,
+    ) -> None:
+        self.runner = runner
+        self.runner_args = runner_args
+        #: ``sys.argv`` while it runs (``-m`` targets: runpy replaces ``-m`` by the module's path).
+        self.argv = argv
+        #: ``sys.path[0]`` while it runs, unless the interpreter runs with ``-P``/``-I``.
+        self.path0 = path0
+        #: The ``__main__`` module it runs in.
+        self.main_module = main_module
+        #: The file recording starts at (``None``: from the start, as for ``-m``, whose
+        #: parent packages' code is the program's too).
+        self.activation_path = activation_path
+        #: The state :meth:`install` replaced.
+        self.saved: _Saved | None = None
 
     def install(self) -> None:
         """Sets ``sys.argv``, ``sys.path[0]`` and ``sys.modules['__main__']`` as python would."""
@@ -124,13 +140,28 @@ class Program:
 
 
 def _fresh_main() -> types.ModuleType:
-    module = types.ModuleType("__main__")
+    module = type(sys)("__main__")
     module.__dict__["__builtins__"] = builtins
     return module
 
 
 def _runnable_directory(path: str) -> bool:
-    return os.path.isdir(path) or zipfile.is_zipfile(path)
+    """A directory or a zip file: what python runs as ``sys.path[0]`` with its ``__main__``
+    (python asks its path hooks; the zip importer is the one that takes a file)."""
+    if os.path.isdir(path):
+        return True
+    try:
+        zipimport.zipimporter(path)
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def _run_module_as_main() -> Callable[..., Any]:
+    """runpy's ``_run_module_as_main``: what CPython itself runs for ``-m``, a directory or a zip file."""
+    import runpy
+
+    return runpy._run_module_as_main  # noqa: SLF001 - CPython's own entry
 
 
 def prepare_script(path: str, args: list[str]) -> Program | int:
@@ -140,7 +171,7 @@ def prepare_script(path: str, args: list[str]) -> Program | int:
     if os.path.exists(path) and _runnable_directory(path):
         inner = os.path.join(absolute, "__main__.py")
         return Program(
-            runner=runpy._run_module_as_main,  # noqa: SLF001 - what CPython runs for a directory
+            runner=_run_module_as_main(),
             runner_args=("__main__", False),
             argv=[path, *args],
             path0=absolute,
@@ -177,7 +208,7 @@ def prepare_script(path: str, args: list[str]) -> Program | int:
 def prepare_module(name: str, args: list[str]) -> Program:
     """``-m name``: runpy's own ``_run_module_as_main``, with ``sys.argv[0]`` ``-m`` while it locates."""
     return Program(
-        runner=runpy._run_module_as_main,  # noqa: SLF001 - what CPython runs for -m
+        runner=_run_module_as_main(),
         runner_args=(name,),
         argv=["-m", *args],
         path0=os.getcwd(),
