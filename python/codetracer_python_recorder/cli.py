@@ -47,25 +47,6 @@ DEFAULT_OUT_DIR = "trace-out"
 PROG = "python -m codetracer_python_recorder"
 
 
-class _Config:
-    """The resolved options of one invocation (the fields of :class:`RecorderCLIConfig`, paths as ``str``)."""
-
-    __slots__ = ("trace_dir", "format", "activation_path", "script", "script_args", "trace_filter",
-                 "policy_overrides", "module")
-
-    def __init__(self, *, trace_dir: str, format: str, activation_path: str | None, script: str | None,  # noqa: A002
-                 script_args: list[str], trace_filter: tuple[str, ...], policy_overrides: dict[str, object],
-                 module: str | None) -> None:
-        self.trace_dir = trace_dir
-        self.format = format
-        self.activation_path = activation_path
-        self.script = script
-        self.script_args = script_args
-        self.trace_filter = trace_filter
-        self.policy_overrides = policy_overrides
-        self.module = module
-
-
 def __getattr__(name: str) -> object:
     """``RecorderCLIConfig`` (0.3's frozen dataclass) is built on first access: the
     command line itself does not use it, and ``dataclasses`` imports ``inspect``."""
@@ -241,13 +222,14 @@ def _policy_overrides(options: argparse.Namespace) -> dict[str, object]:
     return overrides
 
 
-def _config(parser: argparse.ArgumentParser, argv: list[str]) -> _Config:
+def _config(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """The resolved options: the fields of :class:`RecorderCLIConfig`, paths as ``str``."""
     invocation = _split(argv, _value_options(parser))
     options = parser.parse_args(invocation.options)
     if invocation.script is None and invocation.module is None:
         parser.error("a script path or -m module is required")
     activation = options.activation_path
-    return _Config(
+    return argparse.Namespace(
         trace_dir=os.path.abspath(os.path.expanduser(options.out_dir or DEFAULT_OUT_DIR)),
         format=options.format,
         activation_path=None if activation is None else os.path.abspath(os.path.expanduser(activation)),

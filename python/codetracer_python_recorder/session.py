@@ -132,8 +132,8 @@ class TraceSession:
         self.stop()
 
     def __repr__(self) -> str:
-        shown = self._directory if self._directory is not None else os.fspath(self._given)
-        return f"TraceSession({str(shown)!r}, format={self.format!r})"
+        shown = self._directory if self._directory is not None else str(self._given)
+        return f"TraceSession({shown!r}, format={self.format!r})"
 
 
 def _checked_format(value: str) -> str:
