@@ -11,7 +11,7 @@ use runtime_tracing::{
 use super::filtering::ParamKind;
 use super::frame::FrameLocals;
 use super::RuntimeTracer;
-use crate::encode::exception_text;
+use crate::encode::{exception_text, LocalValue};
 use crate::filter::model::{ValueAction, ValueKind};
 use crate::monitoring::Outcome;
 
@@ -257,7 +257,23 @@ impl RuntimeTracer {
             };
             let value = match action {
                 ValueAction::Redact => self.encoder.redacted(&mut self.writer)?,
-                _ => self.encoder.encode_local(&value, &mut self.writer)?,
+                _ => match self
+                    .encoder
+                    .encode_local_reusing(&value, &mut self.writer)?
+                {
+                    LocalValue::Reused(bytes) => {
+                        self.writer.emit_value_bytes(variable_id, bytes)?;
+                        continue;
+                    }
+                    LocalValue::Encoded(value, Some(reusable)) => {
+                        let mut bytes = Vec::new();
+                        self.writer.serialize_value(&value, &mut bytes)?;
+                        self.writer.emit_value_bytes(variable_id, &bytes)?;
+                        self.encoder.remember(reusable, bytes);
+                        continue;
+                    }
+                    LocalValue::Encoded(value, None) => value,
+                },
             };
             self.writer
                 .emit(&TraceLowLevelEvent::Value(FullValueRecord {

@@ -4,7 +4,7 @@
 use std::io;
 use std::path::Path;
 
-use runtime_tracing::TraceLowLevelEvent;
+use runtime_tracing::{TraceLowLevelEvent, VariableId};
 use zeekstd::seek_table::Format;
 use zeekstd::RawEncoder;
 
@@ -51,6 +51,21 @@ impl BinarySink {
     /// lose megabytes of events).
     pub(super) fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         cbor::write_event(&mut self.buf, event).op("encode")?;
+        self.written()
+    }
+
+    /// Appends a `Value` event whose value's CBOR is `value` (see [`BinarySink::write`]).
+    pub(super) fn write_value_bytes(
+        &mut self,
+        variable_id: VariableId,
+        value: &[u8],
+    ) -> FileOpResult<()> {
+        cbor::write_value_event(&mut self.buf, variable_id, value);
+        self.written()
+    }
+
+    /// After an event was appended: a full buffer goes on (see [`BinarySink::write`]).
+    fn written(&mut self) -> FileOpResult<()> {
         if self.buf.len() >= CHUNK_SIZE {
             self.flush()?;
             if self.handed {

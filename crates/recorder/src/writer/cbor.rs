@@ -13,7 +13,7 @@
 
 use std::io;
 
-use runtime_tracing::{FullValueRecord, TraceLowLevelEvent, ValueRecord};
+use runtime_tracing::{FullValueRecord, TraceLowLevelEvent, ValueRecord, VariableId};
 
 /// CBOR major types.
 const UNSIGNED: u8 = 0;
@@ -76,6 +76,22 @@ pub(super) fn write_event(out: &mut Vec<u8>, event: &TraceLowLevelEvent) -> io::
         other => through_serde(out, other)?,
     }
     Ok(())
+}
+
+/// Appends the CBOR of one value, as [`write_event`] writes it inside a
+/// `Value` event; on error `out` may hold part of it.
+pub(super) fn write_value(out: &mut Vec<u8>, record: &ValueRecord) -> io::Result<()> {
+    value(out, record)
+}
+
+/// Appends a `Value` event for `variable_id` whose value's CBOR is `value`
+/// (from [`write_value`]): the bytes [`write_event`] writes for that event.
+pub(super) fn write_value_event(out: &mut Vec<u8>, variable_id: VariableId, value: &[u8]) {
+    out.extend_from_slice(VALUE);
+    out.extend_from_slice(FULL_VALUE);
+    unsigned(out, variable_id.0);
+    out.extend_from_slice(FULL_VALUE_VALUE);
+    out.extend_from_slice(value);
 }
 
 /// `{variable_id, value}`.
@@ -365,6 +381,21 @@ mod tests {
             }));
         }
         events
+    }
+
+    #[test]
+    fn a_value_event_from_serialised_bytes_is_the_event_itself() {
+        for (index, value) in values().into_iter().enumerate() {
+            let variable_id = VariableId(index * 1000);
+            let mut bytes = Vec::new();
+            write_value(&mut bytes, &value).unwrap_or_else(|err| panic!("{err}"));
+            let mut from_bytes = vec![0xAA];
+            write_value_event(&mut from_bytes, variable_id, &bytes);
+            let mut direct = vec![0xAA];
+            let event = TraceLowLevelEvent::Value(FullValueRecord { variable_id, value });
+            write_event(&mut direct, &event).unwrap_or_else(|err| panic!("{err}"));
+            assert_eq!(from_bytes, direct, "{event:?}");
+        }
     }
 
     #[test]

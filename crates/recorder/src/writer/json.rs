@@ -14,7 +14,7 @@
 use std::io;
 use std::path::Path;
 
-use runtime_tracing::{FullValueRecord, TraceLowLevelEvent, ValueRecord};
+use runtime_tracing::{FullValueRecord, TraceLowLevelEvent, ValueRecord, VariableId};
 
 use super::chunk::{ChunkOut, FileOpResult, OpResultExt, CHUNK_SIZE};
 
@@ -44,13 +44,34 @@ impl JsonSink {
 
     /// Appends one event line (handing a chunk over when the buffer is full).
     pub(super) fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
+        self.separate();
+        write_event(&mut self.buf, event)
+            .map_err(io::Error::other)
+            .op("encode")?;
+        self.written()
+    }
+
+    /// Appends a `Value` event line whose value's JSON is `value` (see [`JsonSink::write`]).
+    pub(super) fn write_value_bytes(
+        &mut self,
+        variable_id: VariableId,
+        value: &[u8],
+    ) -> FileOpResult<()> {
+        self.separate();
+        write_value_event(&mut self.buf, variable_id, value);
+        self.written()
+    }
+
+    /// The `,` ending the previous event's line, if there is one.
+    fn separate(&mut self) {
         if !self.first {
             self.buf.extend_from_slice(b",\n");
         }
         self.first = false;
-        write_event(&mut self.buf, event)
-            .map_err(io::Error::other)
-            .op("encode")?;
+    }
+
+    /// After an event was appended: a full buffer is handed over.
+    fn written(&mut self) -> FileOpResult<()> {
         if self.buf.len() >= CHUNK_SIZE {
             self.flush()?;
         }
@@ -124,6 +145,16 @@ pub fn write_event(out: &mut Vec<u8>, event: &TraceLowLevelEvent) -> serde_json:
         other => serde_json::to_writer(&mut *out, other)?,
     }
     Ok(())
+}
+
+/// Appends a `Value` event for `variable_id` whose value's JSON is `value`
+/// (from [`write_value`]): the text [`write_event`] writes for that event.
+pub(super) fn write_value_event(out: &mut Vec<u8>, variable_id: VariableId, value: &[u8]) {
+    out.extend_from_slice(b"{\"Value\":{\"variable_id\":");
+    write_int(out, variable_id.0);
+    out.extend_from_slice(b",\"value\":");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"}}");
 }
 
 fn write_full_value(out: &mut Vec<u8>, value: &FullValueRecord) -> serde_json::Result<()> {
@@ -273,8 +304,11 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{write_event, write_int, write_str};
-    use runtime_tracing::{EventLogKind, RecordEvent, TraceLowLevelEvent};
+    use super::{write_event, write_int, write_str, write_value, write_value_event};
+    use runtime_tracing::{
+        EventLogKind, FullValueRecord, RecordEvent, TraceLowLevelEvent, TypeId, ValueRecord,
+        VariableId,
+    };
 
     fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
         let mut out = Vec::new();
@@ -296,6 +330,38 @@ mod tests {
         ] {
             let expected = serde_json::to_string(value).unwrap_or_default();
             assert_eq!(text(|out| write_str(out, value)), expected);
+        }
+    }
+
+    #[test]
+    fn a_value_event_from_serialised_bytes_is_the_event_itself() {
+        let leaf = ValueRecord::String {
+            text: "q\"\n".to_string(),
+            type_id: TypeId(3),
+        };
+        let values = [
+            leaf.clone(),
+            ValueRecord::Float {
+                f: 1.5,
+                type_id: TypeId(2),
+            },
+            ValueRecord::Sequence {
+                elements: vec![leaf.clone(), ValueRecord::None { type_id: TypeId(0) }],
+                is_slice: true,
+                type_id: TypeId(12),
+            },
+            ValueRecord::Struct {
+                field_values: vec![leaf],
+                type_id: TypeId(40),
+            },
+        ];
+        for (index, value) in values.into_iter().enumerate() {
+            let variable_id = VariableId(index * 1000);
+            let bytes = text(|out| drop(write_value(out, &value)));
+            let from_bytes = text(|out| write_value_event(out, variable_id, bytes.as_bytes()));
+            let event = TraceLowLevelEvent::Value(FullValueRecord { variable_id, value });
+            let expected = serde_json::to_string(&event).unwrap_or_default();
+            assert_eq!(from_bytes, expected);
         }
     }
 

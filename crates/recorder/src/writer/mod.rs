@@ -19,7 +19,7 @@ use faultfs::{Settled, StagedDir};
 use recorder_errors::prelude::*;
 use runtime_tracing::{
     CallRecord, FunctionId, FunctionRecord, Line, PathId, TraceLowLevelEvent, TypeId, TypeKind,
-    TypeRecord, TypeSpecificInfo, VariableId,
+    TypeRecord, TypeSpecificInfo, ValueRecord, VariableId,
 };
 
 pub use binary::HEADERV1;
@@ -145,6 +145,43 @@ impl TraceWriter {
             ));
         };
         match sink.write(event) {
+            Ok(()) => {
+                self.events += 1;
+                Ok(())
+            }
+            Err(err) => {
+                self.events_broken = true;
+                Err(err.at(sink.path()))
+            }
+        }
+    }
+
+    /// Appends to `out` the serialisation of `value` in this trace's
+    /// format, as it appears inside a `Value` event: what
+    /// [`TraceWriter::emit_value_bytes`] takes.
+    pub fn serialize_value(&self, value: &ValueRecord, out: &mut Vec<u8>) -> RecorderResult<()> {
+        let written = match self.format {
+            TraceFormat::Json => json::write_value(out, value).map_err(std::io::Error::other),
+            TraceFormat::Binary => cbor::write_value(out, value),
+        };
+        written.map_err(|err| bug!(ErrorCode::Io, "cannot serialise a value: {err}"))
+    }
+
+    /// Writes a `Value` event for `variable_id` whose value is `value`, as
+    /// [`TraceWriter::serialize_value`] serialised it: byte for byte the
+    /// event [`TraceWriter::emit`] writes for that record.
+    pub fn emit_value_bytes(
+        &mut self,
+        variable_id: VariableId,
+        value: &[u8],
+    ) -> RecorderResult<()> {
+        let Some(sink) = self.sink.as_mut() else {
+            return Err(bug!(
+                ErrorCode::TraceIncomplete,
+                "the trace writer is already closed"
+            ));
+        };
+        match sink.write_value_bytes(variable_id, value) {
             Ok(()) => {
                 self.events += 1;
                 Ok(())

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use runtime_tracing::TraceLowLevelEvent;
+use runtime_tracing::{TraceLowLevelEvent, VariableId};
 
 use super::binary::BinarySink;
 use super::chunk::{ChunkOut, FileOpResult};
@@ -86,6 +86,16 @@ impl EventSink {
         match self {
             EventSink::Json(sink) => sink.write(event),
             EventSink::Binary(sink) => sink.write(event),
+        }
+    }
+
+    /// Writes a `Value` event for `variable_id` whose value is already
+    /// serialised in this format (`value`): the bytes [`EventSink::write`]
+    /// writes for that event.
+    pub fn write_value_bytes(&mut self, variable_id: VariableId, value: &[u8]) -> FileOpResult<()> {
+        match self {
+            EventSink::Json(sink) => sink.write_value_bytes(variable_id, value),
+            EventSink::Binary(sink) => sink.write_value_bytes(variable_id, value),
         }
     }
 
