@@ -381,19 +381,24 @@ impl ValueEncoder {
     /// whole value is not cached.
     fn log_leaf(&mut self, value: &Bound<'_, PyAny>, kind: Kind, exact: bool) {
         let ptr = value.as_ptr();
+        let held_len = |len: isize| usize::try_from(len).ok().filter(|len| *len <= MAX_HELD_LEN);
         match kind {
             Kind::Nested(_) => {}
             Kind::Bool => self.witness.push(Node::Is(ptr as usize)),
-            Kind::Int | Kind::Float if exact => self.witness.hold(value),
-            // SAFETY: the table matched exactly `str`.
-            Kind::Str
-                if exact && unsafe { ffi::PyUnicode_GetLength(ptr) } <= MAX_HELD_LEN as isize =>
-            {
-                self.witness.hold(value)
+            Kind::Int | Kind::Float if exact => self.witness.hold(value, 0),
+            Kind::Str if exact => {
+                // SAFETY: the table matched exactly `str`.
+                match held_len(unsafe { ffi::PyUnicode_GetLength(ptr) }) {
+                    Some(len) => self.witness.hold(value, len),
+                    None => self.witness.refuse(),
+                }
             }
-            // SAFETY: the table matched exactly `bytes`.
-            Kind::Bytes if exact && unsafe { ffi::PyBytes_Size(ptr) } <= MAX_HELD_LEN as isize => {
-                self.witness.hold(value)
+            Kind::Bytes if exact => {
+                // SAFETY: the table matched exactly `bytes`.
+                match held_len(unsafe { ffi::PyBytes_Size(ptr) }) {
+                    Some(len) => self.witness.hold(value, len),
+                    None => self.witness.refuse(),
+                }
             }
             Kind::Opaque => self.log_opaque(value),
             _ => self.witness.refuse(),
@@ -415,7 +420,7 @@ impl ValueEncoder {
         } else if unsafe { ffi::PyModule_Check(value.as_ptr()) } != 0 {
             self.witness.refuse();
         } else if ptr == &raw mut ffi::PyComplex_Type || ptr == &raw mut ffi::PyRange_Type {
-            self.witness.hold(value);
+            self.witness.hold(value, 0);
         } else {
             self.witness.push(Node::TypeOnly(ptr as usize));
         }

@@ -78,6 +78,8 @@ pub(super) enum Node {
 pub struct Witness {
     nodes: Vec<Node>,
     stats: FilterStats,
+    /// Characters and bytes of the strings and bytes it holds.
+    held_text: usize,
 }
 
 impl Witness {
@@ -86,9 +88,9 @@ impl Witness {
         &self.stats
     }
 
-    /// Roughly how many bytes the witness occupies.
+    /// Roughly how many bytes the witness occupies and keeps alive.
     pub(super) fn size(&self) -> usize {
-        self.nodes.len() * std::mem::size_of::<Node>()
+        self.nodes.len() * std::mem::size_of::<Node>() + self.held_text
     }
 
     /// Whether encoding `value` now would read exactly what this witness
@@ -238,6 +240,7 @@ pub(super) struct WitnessLog {
     on: bool,
     nodes: Vec<Node>,
     stats: FilterStats,
+    held_text: usize,
 }
 
 impl WitnessLog {
@@ -246,6 +249,7 @@ impl WitnessLog {
         self.on = true;
         self.nodes.clear();
         self.stats = FilterStats::default();
+        self.held_text = 0;
     }
 
     /// Whether reads are being logged.
@@ -266,6 +270,7 @@ impl WitnessLog {
         Some(Witness {
             nodes: std::mem::take(&mut self.nodes),
             stats: std::mem::take(&mut self.stats),
+            held_text: self.held_text,
         })
     }
 
@@ -286,11 +291,13 @@ impl WitnessLog {
         }
     }
 
-    /// Holds an immutable exact scalar.
+    /// Holds an immutable exact scalar (`text`: the length of a held `str`
+    /// or `bytes`, counted in the cache's size).
     #[inline]
-    pub(super) fn hold(&mut self, value: &Bound<'_, PyAny>) {
+    pub(super) fn hold(&mut self, value: &Bound<'_, PyAny>, text: usize) {
         if self.on {
             self.nodes.push(Node::Held(value.clone().unbind()));
+            self.held_text += text;
         }
     }
 
