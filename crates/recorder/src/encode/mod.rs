@@ -75,7 +75,7 @@ use crate::filter::value_policy::ValuePolicy;
 use crate::writer::TypeInterner;
 
 pub use instances::exception_text;
-pub use reuse::LocalValue;
+pub use reuse::Encoding;
 pub use types::TypeCache;
 
 use field_actions::FieldActions;

@@ -1,5 +1,5 @@
-//! Reusing a local's previous encoding: the serialised bytes of the last
-//! encoding of each object a line step recorded, kept with the
+//! Reusing a value's previous encoding: the serialised bytes of the last
+//! encoding of each object a line step or a call recorded, kept with the
 //! [`Witness`] of what that encoding read. When the witness verifies
 //! against the live object (and the encoding got the same node budget and
 //! `attr:` policy), the caller writes the kept bytes instead of encoding and
@@ -7,17 +7,20 @@
 //! writes. The bytes are the writer's (opaque here): encoding knows nothing
 //! of the trace format.
 //!
-//! One entry per top-level object address; the cache is emptied when it
+//! One entry per top-level object address and budget (a line step's
+//! share, or a call argument's whole budget); the cache is emptied when it
 //! holds more than [`MAX_ENTRIES`] entries or [`MAX_BYTES`] bytes, so memory
 //! stays bounded whatever the program allocates.
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
 use recorder_errors::RecorderResult;
 use runtime_tracing::ValueRecord;
 
-use super::ptr_hash::AddressMap;
+use super::ptr_hash::AddressHasher;
 use super::witness::Witness;
 use super::ValueEncoder;
 use crate::filter::value_policy::ValuePolicy;
@@ -28,23 +31,24 @@ const MAX_ENTRIES: usize = 2048;
 /// The most bytes (witnesses and serialised values) kept.
 const MAX_BYTES: usize = 4 << 20;
 
-/// What the encoding of one local depended on besides the objects it read.
+/// An entry's key: the top-level object's address and the node budget
+/// its encoding got.
+type Key = (usize, usize);
+
+/// What an encoding depended on besides the objects it read and its budget.
 #[derive(Debug)]
 struct Context {
-    /// The node budget the local got.
-    share: usize,
     /// The `attr:` rules in force (held, so its address stays its own).
     policy: Option<Arc<ValuePolicy>>,
 }
 
 impl Context {
-    fn matches(&self, share: usize, policy: Option<&Arc<ValuePolicy>>) -> bool {
-        self.share == share
-            && match (&self.policy, policy) {
-                (Some(kept), Some(policy)) => Arc::ptr_eq(kept, policy),
-                (None, None) => true,
-                _ => false,
-            }
+    fn matches(&self, policy: Option<&Arc<ValuePolicy>>) -> bool {
+        match (&self.policy, policy) {
+            (Some(kept), Some(policy)) => Arc::ptr_eq(kept, policy),
+            (None, None) => true,
+            _ => false,
+        }
     }
 }
 
@@ -52,7 +56,7 @@ impl Context {
 /// ([`ValueEncoder::remember`]).
 #[derive(Debug)]
 pub struct Reusable {
-    address: usize,
+    key: Key,
     context: Context,
     witness: Witness,
     /// Nodes the encoding took from the step's budget.
@@ -78,7 +82,7 @@ impl Entry {
 #[derive(Debug)]
 pub(super) struct ReuseCache {
     enabled: bool,
-    entries: AddressMap<Entry>,
+    entries: HashMap<Key, Entry, BuildHasherDefault<AddressHasher>>,
     /// Bytes held by the entries.
     size: usize,
 }
@@ -87,7 +91,7 @@ impl Default for ReuseCache {
     fn default() -> ReuseCache {
         ReuseCache {
             enabled: true,
-            entries: AddressMap::default(),
+            entries: HashMap::default(),
             size: 0,
         }
     }
@@ -106,15 +110,16 @@ impl ReuseCache {
             self.size = 0;
         }
         self.size += entry.size();
-        if let Some(old) = self.entries.insert(found.address, entry) {
+        if let Some(old) = self.entries.insert(found.key, entry) {
             self.size = self.size.saturating_sub(old.size());
         }
     }
 }
 
-/// One local of a line step, from [`ValueEncoder::encode_local_reusing`].
+/// One value from [`ValueEncoder::encode_local_reusing`] or
+/// [`ValueEncoder::encode_reusing`].
 #[derive(Debug)]
-pub enum LocalValue<'a> {
+pub enum Encoding<'a> {
     /// The serialised bytes of an earlier encoding, exactly what encoding
     /// now would serialise to.
     Reused(&'a [u8]),
@@ -123,7 +128,7 @@ pub enum LocalValue<'a> {
 }
 
 impl ValueEncoder {
-    /// Turns reuse on or off (on by default); off, every local is encoded afresh.
+    /// Turns reuse on or off (on by default); off, every value is encoded afresh.
     pub fn set_reuse(&mut self, enabled: bool) {
         self.reuse.enabled = enabled;
         if !enabled {
@@ -140,50 +145,83 @@ impl ValueEncoder {
         &mut self,
         value: &Bound<'_, PyAny>,
         interner: &mut impl TypeInterner,
-    ) -> RecorderResult<LocalValue<'_>> {
+    ) -> RecorderResult<Encoding<'_>> {
         if !self.reuse.enabled {
-            return Ok(LocalValue::Encoded(
-                self.encode_local(value, interner)?,
-                None,
-            ));
+            return Ok(Encoding::Encoded(self.encode_local(value, interner)?, None));
         }
         let share = self.local_share();
-        let address = value.as_ptr() as usize;
-        let hit = match self.reuse.entries.get(&address) {
-            Some(entry)
-                if entry.context.matches(share, self.field_policy.as_ref())
-                    && entry.witness.verify(value) =>
-            {
-                self.field_stats.add(entry.witness.stats());
-                Some(entry.used)
-            }
-            _ => None,
-        };
-        if let Some(used) = hit {
+        if let Some(used) = self.verified(value, share) {
             self.spend_step(used);
-            let bytes = self.reuse.entries.get(&address).map(|entry| &entry.bytes);
-            return Ok(LocalValue::Reused(bytes.map_or(&[][..], Vec::as_slice)));
+            return Ok(Encoding::Reused(self.kept_bytes(value, share)));
         }
+        let (record, reusable) = self.encode_witnessed(value, share, interner);
+        self.spend_step((share - self.budget).max(1));
+        Ok(Encoding::Encoded(record?, reusable))
+    }
+
+    /// [`ValueEncoder::encode`] (a call argument's whole budget), reusing
+    /// the bytes of the last encoding of the same object when its witness
+    /// verifies.
+    pub fn encode_reusing(
+        &mut self,
+        value: &Bound<'_, PyAny>,
+        interner: &mut impl TypeInterner,
+    ) -> RecorderResult<Encoding<'_>> {
+        if !self.reuse.enabled {
+            return Ok(Encoding::Encoded(self.encode(value, interner)?, None));
+        }
+        let share = self.limits.max_nodes;
+        if self.verified(value, share).is_some() {
+            return Ok(Encoding::Reused(self.kept_bytes(value, share)));
+        }
+        let (record, reusable) = self.encode_witnessed(value, share, interner);
+        Ok(Encoding::Encoded(record?, reusable))
+    }
+
+    /// Keeps `bytes`, the serialised record of `found`, for the next time.
+    pub fn remember(&mut self, found: Reusable, bytes: Vec<u8>) {
+        self.reuse.insert(found, bytes);
+    }
+
+    /// When the kept encoding of `value` with a budget of `share` still
+    /// holds (its witness verifies): the nodes it took, with the filter
+    /// counts it made counted again.
+    fn verified(&mut self, value: &Bound<'_, PyAny>, share: usize) -> Option<usize> {
+        let entry = self.reuse.entries.get(&(value.as_ptr() as usize, share))?;
+        if !entry.context.matches(self.field_policy.as_ref()) || !entry.witness.verify(value) {
+            return None;
+        }
+        self.field_stats.add(entry.witness.stats());
+        Some(entry.used)
+    }
+
+    /// The kept bytes of `value`'s encoding with a budget of `share`.
+    fn kept_bytes(&self, value: &Bound<'_, PyAny>, share: usize) -> &[u8] {
+        let key = (value.as_ptr() as usize, share);
+        let bytes = self.reuse.entries.get(&key).map(|entry| &entry.bytes);
+        bytes.map_or(&[][..], Vec::as_slice)
+    }
+
+    /// Encodes `value` with a budget of `share`, logging its witness; what
+    /// to keep once it is serialised, when it may be kept.
+    fn encode_witnessed(
+        &mut self,
+        value: &Bound<'_, PyAny>,
+        share: usize,
+        interner: &mut impl TypeInterner,
+    ) -> (RecorderResult<ValueRecord>, Option<Reusable>) {
         self.witness.start();
         let record = self.encode_share(value, share, interner);
         let witness = self.witness.finish();
-        let used = (share - self.budget).max(1);
-        self.spend_step(used);
         let reusable = witness.map(|witness| Reusable {
-            address,
+            key: (value.as_ptr() as usize, share),
             context: Context {
-                share,
                 policy: self.field_policy.clone(),
             },
             witness,
-            used,
+            used: (share - self.budget).max(1),
         });
-        Ok(LocalValue::Encoded(record?, reusable))
-    }
-
-    /// Keeps `bytes`, the serialised record of `found`, for the next step.
-    pub fn remember(&mut self, found: Reusable, bytes: Vec<u8>) {
-        self.reuse.insert(found, bytes);
+        (record, reusable)
     }
 }
 

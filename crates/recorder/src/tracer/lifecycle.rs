@@ -15,7 +15,9 @@ use crate::encode::{Limits, ValueEncoder};
 use crate::filter::engine::FilterEngine;
 use crate::filter::model::IoConfig;
 use crate::filter::summary::{FilterStats, FilterSummary};
-use crate::writer::{ExitStatus, Settlement, TraceFormat, TraceMetadataInfo, TraceWriter};
+use crate::writer::{
+    ExitStatus, SerializedArgs, Settlement, TraceFormat, TraceMetadataInfo, TraceWriter,
+};
 
 /// The environment variable that turns off reusing the bytes of unchanged
 /// values when set to `0` (a diagnostic switch: the trace is the same either way).
@@ -73,6 +75,7 @@ impl RuntimeTracer {
             recorded: 0,
             metadata: config.metadata,
             target,
+            args: SerializedArgs::default(),
         })
     }
 

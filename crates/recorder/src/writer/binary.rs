@@ -4,12 +4,12 @@
 use std::io;
 use std::path::Path;
 
-use runtime_tracing::{TraceLowLevelEvent, VariableId};
+use runtime_tracing::{FunctionId, TraceLowLevelEvent, VariableId};
 use zeekstd::seek_table::Format;
 use zeekstd::RawEncoder;
 
-use super::cbor;
 use super::chunk::{ChunkOut, FileOpError, FileOpResult, OpResultExt, CHUNK_SIZE};
+use super::{cbor, SerializedArgs};
 
 /// runtime_tracing's binary header (`cbor_zstd_writer::HEADERV1`).
 pub const HEADERV1: [u8; 8] = [0xC0, 0xDE, 0x72, 0xAC, 0xE2, 0x01, 0x00, 0x00];
@@ -61,6 +61,17 @@ impl BinarySink {
         value: &[u8],
     ) -> FileOpResult<()> {
         cbor::write_value_event(&mut self.buf, variable_id, value);
+        self.written()
+    }
+
+    /// Appends a `Call` event whose arguments' values are serialised in
+    /// `args` (see [`BinarySink::write`]).
+    pub(super) fn write_call_bytes(
+        &mut self,
+        function_id: FunctionId,
+        args: &SerializedArgs,
+    ) -> FileOpResult<()> {
+        cbor::write_call_event(&mut self.buf, function_id, args);
         self.written()
     }
 

@@ -14,9 +14,10 @@
 use std::io;
 use std::path::Path;
 
-use runtime_tracing::{FullValueRecord, TraceLowLevelEvent, ValueRecord, VariableId};
+use runtime_tracing::{FullValueRecord, FunctionId, TraceLowLevelEvent, ValueRecord, VariableId};
 
 use super::chunk::{ChunkOut, FileOpResult, OpResultExt, CHUNK_SIZE};
+use super::SerializedArgs;
 
 /// `trace.json` writer.
 pub(super) struct JsonSink {
@@ -59,6 +60,18 @@ impl JsonSink {
     ) -> FileOpResult<()> {
         self.separate();
         write_value_event(&mut self.buf, variable_id, value);
+        self.written()
+    }
+
+    /// Appends a `Call` event line whose arguments' values are serialised in
+    /// `args` (see [`JsonSink::write`]).
+    pub(super) fn write_call_bytes(
+        &mut self,
+        function_id: FunctionId,
+        args: &SerializedArgs,
+    ) -> FileOpResult<()> {
+        self.separate();
+        write_call_event(&mut self.buf, function_id, args);
         self.written()
     }
 
@@ -155,6 +168,25 @@ pub(super) fn write_value_event(out: &mut Vec<u8>, variable_id: VariableId, valu
     out.extend_from_slice(b",\"value\":");
     out.extend_from_slice(value);
     out.extend_from_slice(b"}}");
+}
+
+/// Appends a `Call` event of `function_id` whose arguments' values are
+/// serialised in `args`: the text [`write_event`] writes for that event.
+pub(super) fn write_call_event(out: &mut Vec<u8>, function_id: FunctionId, args: &SerializedArgs) {
+    out.extend_from_slice(b"{\"Call\":{\"function_id\":");
+    write_int(out, function_id.0);
+    out.extend_from_slice(b",\"args\":[");
+    for (index, (variable_id, value)) in args.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"variable_id\":");
+        write_int(out, variable_id.0);
+        out.extend_from_slice(b",\"value\":");
+        out.extend_from_slice(value);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}}");
 }
 
 fn write_full_value(out: &mut Vec<u8>, value: &FullValueRecord) -> serde_json::Result<()> {
@@ -304,10 +336,13 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{write_event, write_int, write_str, write_value, write_value_event};
+    use super::{
+        write_call_event, write_event, write_int, write_str, write_value, write_value_event,
+    };
+    use crate::writer::SerializedArgs;
     use runtime_tracing::{
-        EventLogKind, FullValueRecord, RecordEvent, TraceLowLevelEvent, TypeId, ValueRecord,
-        VariableId,
+        CallRecord, EventLogKind, FullValueRecord, FunctionId, RecordEvent, TraceLowLevelEvent,
+        TypeId, ValueRecord, VariableId,
     };
 
     fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
@@ -334,7 +369,7 @@ mod tests {
     }
 
     #[test]
-    fn a_value_event_from_serialised_bytes_is_the_event_itself() {
+    fn value_and_call_events_from_serialised_bytes_are_the_events_themselves() {
         let leaf = ValueRecord::String {
             text: "q\"\n".to_string(),
             type_id: TypeId(3),
@@ -355,13 +390,30 @@ mod tests {
                 type_id: TypeId(40),
             },
         ];
+        let mut args = SerializedArgs::default();
+        let mut records = Vec::new();
         for (index, value) in values.into_iter().enumerate() {
             let variable_id = VariableId(index * 1000);
             let bytes = text(|out| drop(write_value(out, &value)));
             let from_bytes = text(|out| write_value_event(out, variable_id, bytes.as_bytes()));
-            let event = TraceLowLevelEvent::Value(FullValueRecord { variable_id, value });
+            let record = FullValueRecord { variable_id, value };
+            let event = TraceLowLevelEvent::Value(record.clone());
             let expected = serde_json::to_string(&event).unwrap_or_default();
             assert_eq!(from_bytes, expected);
+
+            args.push(variable_id, |out| {
+                out.extend_from_slice(bytes.as_bytes());
+                Ok(())
+            })
+            .unwrap_or_else(|err| panic!("{err}"));
+            records.push(record);
+            let from_bytes = text(|out| write_call_event(out, FunctionId(index), &args));
+            let call = TraceLowLevelEvent::Call(CallRecord {
+                function_id: FunctionId(index),
+                args: records.clone(),
+            });
+            let expected = serde_json::to_string(&call).unwrap_or_default();
+            assert_eq!(from_bytes, expected, "a call with {} arguments", index + 1);
         }
     }
 

@@ -38,6 +38,61 @@ pub const METADATA_FILE: &str = "trace_metadata.json";
 /// Name of the writer's outermost function.
 pub const TOPLEVEL_NAME: &str = "<toplevel>";
 
+/// The arguments of one call, each value serialised in the trace's format
+/// ([`TraceWriter::serialize_value`]), for [`TraceWriter::emit_value_bytes`]
+/// and [`TraceWriter::emit_call_bytes`]. Reused from call to call.
+#[derive(Debug, Default)]
+pub struct SerializedArgs {
+    bytes: Vec<u8>,
+    args: Vec<(VariableId, std::ops::Range<usize>)>,
+}
+
+impl SerializedArgs {
+    /// Forgets every argument (keeping the memory).
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.args.clear();
+    }
+
+    /// Adds an argument whose serialised value `write` appends.
+    pub fn push(
+        &mut self,
+        variable_id: VariableId,
+        write: impl FnOnce(&mut Vec<u8>) -> RecorderResult<()>,
+    ) -> RecorderResult<()> {
+        let start = self.bytes.len();
+        if let Err(err) = write(&mut self.bytes) {
+            self.bytes.truncate(start);
+            return Err(err);
+        }
+        self.args.push((variable_id, start..self.bytes.len()));
+        Ok(())
+    }
+
+    /// The serialised value of the last argument pushed.
+    pub fn last(&self) -> &[u8] {
+        self.args
+            .last()
+            .and_then(|(_, range)| self.bytes.get(range.clone()))
+            .unwrap_or_default()
+    }
+
+    /// How many arguments there are.
+    pub fn len(&self) -> usize {
+        self.args.len()
+    }
+
+    /// Each argument's variable and serialised value, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (VariableId, &[u8])> + '_ {
+        self.args.iter().map(|(variable_id, range)| {
+            (
+                *variable_id,
+                self.bytes.get(range.clone()).unwrap_or_default(),
+            )
+        })
+    }
+}
+
 /// How the output of a failed recording was left.
 #[derive(Debug)]
 pub struct Settlement {
@@ -138,13 +193,21 @@ impl TraceWriter {
 
     /// Writes one event.
     pub fn emit(&mut self, event: &TraceLowLevelEvent) -> RecorderResult<()> {
+        self.emit_with(|sink| sink.write(event))
+    }
+
+    /// Writes one event with `write`, counted; a failure breaks the events file.
+    fn emit_with(
+        &mut self,
+        write: impl FnOnce(&mut EventSink) -> chunk::FileOpResult<()>,
+    ) -> RecorderResult<()> {
         let Some(sink) = self.sink.as_mut() else {
             return Err(bug!(
                 ErrorCode::TraceIncomplete,
                 "the trace writer is already closed"
             ));
         };
-        match sink.write(event) {
+        match write(sink) {
             Ok(()) => {
                 self.events += 1;
                 Ok(())
@@ -175,22 +238,18 @@ impl TraceWriter {
         variable_id: VariableId,
         value: &[u8],
     ) -> RecorderResult<()> {
-        let Some(sink) = self.sink.as_mut() else {
-            return Err(bug!(
-                ErrorCode::TraceIncomplete,
-                "the trace writer is already closed"
-            ));
-        };
-        match sink.write_value_bytes(variable_id, value) {
-            Ok(()) => {
-                self.events += 1;
-                Ok(())
-            }
-            Err(err) => {
-                self.events_broken = true;
-                Err(err.at(sink.path()))
-            }
-        }
+        self.emit_with(|sink| sink.write_value_bytes(variable_id, value))
+    }
+
+    /// Writes a `Call` event of `function_id` with the arguments serialised
+    /// in `args`: byte for byte the event [`TraceWriter::emit`] writes for
+    /// the same records.
+    pub fn emit_call_bytes(
+        &mut self,
+        function_id: FunctionId,
+        args: &SerializedArgs,
+    ) -> RecorderResult<()> {
+        self.emit_with(|sink| sink.write_call_bytes(function_id, args))
     }
 
     /// The `Call` of the `<toplevel>` function.

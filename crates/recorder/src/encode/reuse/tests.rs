@@ -13,7 +13,7 @@ use pyo3::types::PyDict;
 use recorder_errors::RecorderResult;
 use runtime_tracing::{TypeId, TypeRecord, ValueRecord};
 
-use super::LocalValue;
+use super::Encoding;
 use crate::encode::{Limits, ValueEncoder};
 use crate::filter::engine::{FilterEngine, ScopeResolution};
 use crate::filter::loader::ChainBuilder;
@@ -217,8 +217,9 @@ fn graphs(py: Python<'_>) -> Bound<'_, PyDict> {
     ns
 }
 
-/// Encodes `root` and `aux` as the locals of one step with both encoders;
-/// checks they agree and returns how many values were reused.
+/// Encodes `root` and `aux` as the locals of one step, then `root` as a
+/// call argument, with both encoders; checks they agree and returns how
+/// many values were reused.
 fn one_step(
     ns: &Bound<'_, PyDict>,
     reusing: &mut ValueEncoder,
@@ -242,7 +243,7 @@ fn one_step(
             .encode_local_reusing(&value, interner)
             .unwrap_or_else(|e| panic!("{e}"))
         {
-            LocalValue::Reused(kept) => {
+            Encoding::Reused(kept) => {
                 reused += 1;
                 assert_eq!(
                     String::from_utf8_lossy(kept),
@@ -250,7 +251,7 @@ fn one_step(
                     "{name}: reused bytes differ from a fresh encoding"
                 );
             }
-            LocalValue::Encoded(record, reusable) => {
+            Encoding::Encoded(record, reusable) => {
                 let got = bytes(&record);
                 assert_eq!(got, expected, "{name}: encodings differ");
                 if let Some(reusable) = reusable {
@@ -263,6 +264,36 @@ fn one_step(
         reusing.step_left, fresh.step_left,
         "the step budget moves alike"
     );
+    // The same object as a call argument (the whole budget: its own entry).
+    let root = ns
+        .get_item("root")
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("root is bound"));
+    let expected = bytes(
+        &fresh
+            .encode(&root, interner)
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    match reusing
+        .encode_reusing(&root, interner)
+        .unwrap_or_else(|e| panic!("{e}"))
+    {
+        Encoding::Reused(kept) => {
+            reused += 1;
+            assert_eq!(
+                kept,
+                &expected[..],
+                "root as an argument: reused bytes differ"
+            );
+        }
+        Encoding::Encoded(record, reusable) => {
+            let got = bytes(&record);
+            assert_eq!(got, expected, "root as an argument: encodings differ");
+            if let Some(reusable) = reusable {
+                reusing.remember(reusable, got);
+            }
+        }
+    }
     reused
 }
 
@@ -346,8 +377,8 @@ fn an_unchanged_instance_is_reused_and_a_changed_one_encoded_again() {
                 .encode_local_reusing(&node, &mut interner)
                 .unwrap_or_else(|e| panic!("{e}"))
             {
-                LocalValue::Reused(_) => outcomes.push("reused"),
-                LocalValue::Encoded(record, reusable) => {
+                Encoding::Reused(_) => outcomes.push("reused"),
+                Encoding::Encoded(record, reusable) => {
                     outcomes.push("encoded");
                     let reusable = reusable.unwrap_or_else(|| panic!("an instance is cacheable"));
                     encoder.remember(reusable, bytes(&record));
@@ -388,7 +419,7 @@ fn values_holding_mutable_leaves_are_never_kept() {
                 .encode_local_reusing(&value, &mut interner)
                 .unwrap_or_else(|e| panic!("{e}"));
             assert!(
-                matches!(outcome, LocalValue::Encoded(_, None)),
+                matches!(outcome, Encoding::Encoded(_, None)),
                 "{expression}: {outcome:?}"
             );
         }
