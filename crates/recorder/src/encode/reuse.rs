@@ -10,7 +10,8 @@
 //! One entry per top-level object address and budget (a line step's
 //! share, or a call argument's whole budget); the cache is emptied when it
 //! holds more than [`MAX_ENTRIES`] entries or [`MAX_BYTES`] bytes, so memory
-//! stays bounded whatever the program allocates.
+//! stays bounded whatever the program allocates (a program whose values keep
+//! changing only empties it more often).
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -28,8 +29,8 @@ use crate::writer::TypeInterner;
 
 /// The most entries kept.
 const MAX_ENTRIES: usize = 2048;
-/// The most bytes (witnesses and serialised values) kept.
-const MAX_BYTES: usize = 4 << 20;
+/// The most bytes (witnesses, held text and serialised values) kept.
+const MAX_BYTES: usize = 2 << 20;
 
 /// An entry's key: the top-level object's address and the node budget
 /// its encoding got.
@@ -74,7 +75,7 @@ struct Entry {
 
 impl Entry {
     fn size(&self) -> usize {
-        self.witness.size() + self.bytes.len()
+        std::mem::size_of::<(Key, Entry)>() + self.witness.size() + self.bytes.capacity()
     }
 }
 

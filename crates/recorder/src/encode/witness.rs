@@ -76,7 +76,7 @@ pub(super) enum Node {
 /// counts its encoding added.
 #[derive(Debug)]
 pub struct Witness {
-    nodes: Vec<Node>,
+    nodes: Box<[Node]>,
     stats: FilterStats,
     /// Characters and bytes of the strings and bytes it holds.
     held_text: usize,
@@ -268,7 +268,8 @@ impl WitnessLog {
             return None;
         }
         Some(Witness {
-            nodes: std::mem::take(&mut self.nodes),
+            // Exactly sized; the log keeps its buffer for the next value.
+            nodes: self.nodes.drain(..).collect(),
             stats: std::mem::take(&mut self.stats),
             held_text: self.held_text,
         })
