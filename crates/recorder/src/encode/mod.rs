@@ -33,7 +33,10 @@
 //! type and per instance shape, so a `Struct` type is found without building
 //! an interning key per instance, and an opaque object's text without
 //! formatting; `field_actions` remembers the `attr:` action per policy and
-//! field name; `ptr_hash` hashes the address keys of these caches. Types
+//! field name; `ptr_hash` hashes the address keys of these caches;
+//! `witness` logs what one encoding read and checks it against the live
+//! objects, and `reuse` keeps the serialised bytes it guards, so an
+//! unchanged local or argument is not encoded again. Types
 //! are interned through [`TypeInterner`] (the trace writer implements it),
 //! the only thing encoding knows of the writer.
 //!
@@ -148,7 +151,7 @@ pub struct ValueEncoder {
     field_actions: FieldActions,
     /// What the value being encoded for the reuse cache read.
     witness: WitnessLog,
-    /// Earlier encodings of line-step locals, by object.
+    /// Earlier encodings of line-step locals and call arguments, by object and budget.
     reuse: ReuseCache,
 }
 
