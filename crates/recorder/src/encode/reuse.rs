@@ -22,6 +22,7 @@ use recorder_errors::RecorderResult;
 use runtime_tracing::ValueRecord;
 
 use super::ptr_hash::AddressHasher;
+use super::table::Kind;
 use super::witness::Witness;
 use super::ValueEncoder;
 use crate::filter::value_policy::ValuePolicy;
@@ -147,7 +148,7 @@ impl ValueEncoder {
         value: &Bound<'_, PyAny>,
         interner: &mut impl TypeInterner,
     ) -> RecorderResult<Encoding<'_>> {
-        if !self.reuse.enabled {
+        if !self.may_reuse(value) {
             return Ok(Encoding::Encoded(self.encode_local(value, interner)?, None));
         }
         let share = self.local_share();
@@ -168,7 +169,7 @@ impl ValueEncoder {
         value: &Bound<'_, PyAny>,
         interner: &mut impl TypeInterner,
     ) -> RecorderResult<Encoding<'_>> {
-        if !self.reuse.enabled {
+        if !self.may_reuse(value) {
             return Ok(Encoding::Encoded(self.encode(value, interner)?, None));
         }
         let share = self.limits.max_nodes;
@@ -182,6 +183,14 @@ impl ValueEncoder {
     /// Keeps `bytes`, the serialised record of `found`, for the next time.
     pub fn remember(&mut self, found: Reusable, bytes: Vec<u8>) {
         self.reuse.insert(found, bytes);
+    }
+
+    /// Whether `value` may have a kept encoding: reuse is on and it holds
+    /// others (a scalar costs less to encode than to look up).
+    fn may_reuse(&mut self, value: &Bound<'_, PyAny>) -> bool {
+        self.reuse.enabled
+            && !value.is_none()
+            && matches!(self.table.classify(value).kind, Kind::Nested(_))
     }
 
     /// When the kept encoding of `value` with a budget of `share` still
