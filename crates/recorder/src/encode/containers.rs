@@ -11,6 +11,7 @@ use recorder_errors::RecorderResult;
 use runtime_tracing::{TypeId, ValueRecord};
 
 use super::capi::owned;
+use super::table::Nest;
 use super::types::Builtin;
 use super::ValueEncoder;
 use crate::writer::TypeInterner;
@@ -24,6 +25,7 @@ impl ValueEncoder {
         depth: usize,
         interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
+        let node = self.witness.open(list.as_any(), Nest::List, list.len());
         let mut elements = Vec::with_capacity(self.capacity(list.len()));
         let mut index = 0;
         // The length is read again at every step: nothing here shrinks the
@@ -35,6 +37,7 @@ impl ValueEncoder {
             elements.push(self.value(&item, depth + 1, interner)?);
             index += 1;
         }
+        self.witness.close(node, index, list.len());
         Ok(ValueRecord::Sequence {
             elements,
             is_slice: index < list.len(),
@@ -66,6 +69,7 @@ impl ValueEncoder {
     ) -> RecorderResult<(Vec<ValueRecord>, bool)> {
         // A tuple never changes and it is held, so its items stay alive.
         let items = tuple.as_slice();
+        let node = self.witness.open(tuple.as_any(), Nest::Tuple, items.len());
         let mut elements = Vec::with_capacity(self.capacity(items.len()) + 1);
         for item in items {
             if !self.room(elements.len()) {
@@ -74,6 +78,7 @@ impl ValueEncoder {
             elements.push(self.value(item, depth + 1, interner)?);
         }
         let cut = elements.len() < items.len();
+        self.witness.close(node, elements.len(), items.len());
         Ok((elements, cut))
     }
 
@@ -86,6 +91,7 @@ impl ValueEncoder {
         interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let pair_type = self.types.builtin(Builtin::Pair, interner)?;
+        let node = self.witness.open(dict.as_any(), Nest::Dict, dict.len());
         let mut elements = Vec::with_capacity(self.capacity(dict.len()));
         let mut cut = false;
         for (key, item) in DictEntries::new(dict) {
@@ -100,6 +106,7 @@ impl ValueEncoder {
                 type_id: pair_type,
             });
         }
+        self.witness.close(node, elements.len(), dict.len());
         Ok(ValueRecord::Sequence {
             elements,
             is_slice: cut,
@@ -120,16 +127,19 @@ impl ValueEncoder {
         let set_type: *mut ffi::PyTypeObject = &raw mut ffi::PySet_Type;
         // SAFETY: `PySet_Type` is a static built-in type; reading a slot has no effect.
         let Some(iter_fn) = (unsafe { (*set_type).tp_iter }) else {
+            self.witness.refuse();
             return self.error("set iteration unavailable".to_string(), interner);
         };
         // SAFETY: `set` is a live set or frozenset (same layout, which is all
         // the set iterator reads); the call returns a new reference or NULL.
         let Some(iter) = (unsafe { owned(py, iter_fn(set.as_ptr())) }) else {
+            self.witness.refuse();
             return self.error("set iteration failed".to_string(), interner);
         };
         // SAFETY: `set` is a live set or frozenset.
-        let len = unsafe { ffi::PySet_Size(set.as_ptr()) };
-        let mut elements = Vec::with_capacity(self.capacity(usize::try_from(len).unwrap_or(0)));
+        let len = usize::try_from(unsafe { ffi::PySet_Size(set.as_ptr()) }).unwrap_or(0);
+        let node = self.witness.open(set, Nest::Set, len);
+        let mut elements = Vec::with_capacity(self.capacity(len));
         let mut cut = false;
         // SAFETY: `iter` is a live iterator; each call returns a new reference,
         // or NULL at the end (or on error, which `owned` clears).
@@ -140,6 +150,9 @@ impl ValueEncoder {
             }
             elements.push(self.value(&item, depth + 1, interner)?);
         }
+        // SAFETY: `set` is a live set or frozenset.
+        let len_now = usize::try_from(unsafe { ffi::PySet_Size(set.as_ptr()) }).unwrap_or(0);
+        self.witness.close(node, elements.len(), len_now);
         Ok(ValueRecord::Sequence {
             elements,
             is_slice: cut,

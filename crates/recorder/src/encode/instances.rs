@@ -16,7 +16,7 @@ use runtime_tracing::{
 
 use super::capi::{clear_error, owned, type_flags};
 use super::containers::DictEntries;
-use super::table::Kind;
+use super::table::{Kind, Nest};
 use super::text::str_text;
 use super::types::TypeCache;
 use super::ValueEncoder;
@@ -43,24 +43,31 @@ impl ValueEncoder {
             )
         };
         match dict.as_ref().map(|dict| dict.cast::<PyDict>()) {
-            Some(Ok(dict)) => self.fields(tp, dict, depth, interner),
-            _ => self.opaque(value, tp, interner),
+            Some(Ok(dict)) => {
+                let node = self.witness.open(value, Nest::Instance, dict.len());
+                self.fields(tp, dict, node, depth, interner)
+            }
+            _ => {
+                self.witness.refuse();
+                self.opaque(value, tp, interner)
+            }
         }
     }
 
-    /// The `Struct` of an instance's `__dict__`. Its field names are pushed
-    /// on `field_names`, strong references held until the struct type is
-    /// found: a finalizer that runs while the values are encoded may delete
-    /// them from the dict.
+    /// The `Struct` of an instance's `__dict__` (`node`: its witness node).
+    /// Its field names are pushed on `field_names`, strong references held
+    /// until the struct type is found: a finalizer that runs while the
+    /// values are encoded may delete them from the dict.
     fn fields(
         &mut self,
         tp: &Bound<'_, PyType>,
         dict: &Bound<'_, PyDict>,
+        node: usize,
         depth: usize,
         interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let start = self.field_names.len();
-        let record = self.fields_from(start, tp, dict, depth, interner);
+        let record = self.fields_from(start, tp, dict, node, depth, interner);
         let py = dict.py();
         // Released through `Bound` (a plain decref: `py` proves the GIL is held).
         self.field_names
@@ -75,16 +82,22 @@ impl ValueEncoder {
         start: usize,
         tp: &Bound<'_, PyType>,
         dict: &Bound<'_, PyDict>,
+        node: usize,
         depth: usize,
         interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
         let mut field_values = Vec::with_capacity(dict.len().min(self.limits.max_items + 1));
         let mut cut = false;
+        let mut read = 0;
         for (name, item) in DictEntries::new(dict) {
+            read += 1;
             let Ok(name) = name.cast_into::<PyString>() else {
+                self.witness.refuse();
                 continue;
             };
             let action = self.field_action(&name);
+            let encoded = action == ValueAction::Allow && self.room(field_values.len());
+            self.witness.field(&name, encoded);
             if action == ValueAction::Drop {
                 continue;
             }
@@ -99,6 +112,7 @@ impl ValueEncoder {
             }
             field_values.push(self.value(&item, depth + 1, interner)?);
         }
+        self.witness.close(node, read, dict.len());
         if cut {
             field_values.push(self.truncated(interner)?);
         }

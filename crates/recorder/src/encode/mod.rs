@@ -33,7 +33,10 @@
 //! type and per instance shape, so a `Struct` type is found without building
 //! an interning key per instance, and an opaque object's text without
 //! formatting; `field_actions` remembers the `attr:` action per policy and
-//! field name; `ptr_hash` hashes the address keys of these caches. Types
+//! field name; `ptr_hash` hashes the address keys of these caches;
+//! `witness` logs what one encoding read and checks it against the live
+//! objects, and `reuse` keeps the serialised bytes it guards, so an
+//! unchanged local or argument is not encoded again. Types
 //! are interned through [`TypeInterner`] (the trace writer implements it),
 //! the only thing encoding knows of the writer.
 //!
@@ -53,11 +56,13 @@ mod field_actions;
 mod instances;
 mod markers;
 mod ptr_hash;
+mod reuse;
 mod scalars;
 mod shapes;
 mod table;
 mod text;
 mod types;
+mod witness;
 
 use std::sync::Arc;
 
@@ -73,13 +78,16 @@ use crate::filter::value_policy::ValuePolicy;
 use crate::writer::TypeInterner;
 
 pub use instances::exception_text;
+pub use reuse::Encoding;
 pub use types::TypeCache;
 
 use field_actions::FieldActions;
 use markers::Markers;
+use reuse::ReuseCache;
 use shapes::ShapeCache;
 use table::{Kind, Nest, TypeTable};
 use types::Builtin;
+use witness::{Node, WitnessLog, MAX_HELD_LEN};
 
 /// Default [`Limits::max_step_nodes`].
 const STEP_NODES: usize = 256;
@@ -141,6 +149,10 @@ pub struct ValueEncoder {
     field_stats: FilterStats,
     /// The `attr:` action of each field name, per policy.
     field_actions: FieldActions,
+    /// What the value being encoded for the reuse cache read.
+    witness: WitnessLog,
+    /// Earlier encodings of line-step locals and call arguments, by object and budget.
+    reuse: ReuseCache,
 }
 
 impl ValueEncoder {
@@ -161,6 +173,8 @@ impl ValueEncoder {
             field_policy: None,
             field_stats: FilterStats::default(),
             field_actions: FieldActions::default(),
+            witness: WitnessLog::default(),
+            reuse: ReuseCache::default(),
         }
     }
 
@@ -189,6 +203,8 @@ impl ValueEncoder {
         };
         let action = self.field_actions.action(policy, name);
         self.field_stats.record_value(ValueKind::Attr, action);
+        self.witness
+            .count(|stats| stats.record_value(ValueKind::Attr, action));
         action
     }
 
@@ -244,14 +260,35 @@ impl ValueEncoder {
         value: &Bound<'_, PyAny>,
         interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
-        let share = (self.step_left / self.step_vars.max(1)).clamp(1, self.limits.max_nodes);
+        let share = self.local_share();
+        let record = self.encode_share(value, share, interner);
+        let used = (share - self.budget).max(1);
+        self.spend_step(used);
+        record
+    }
+
+    /// The budget of the current step's next local: an even share of what
+    /// the step has left, at most [`Limits::max_nodes`], at least 1.
+    fn local_share(&self) -> usize {
+        (self.step_left / self.step_vars.max(1)).clamp(1, self.limits.max_nodes)
+    }
+
+    /// Encodes a top-level value with a budget of `share` nodes.
+    fn encode_share(
+        &mut self,
+        value: &Bound<'_, PyAny>,
+        share: usize,
+        interner: &mut impl TypeInterner,
+    ) -> RecorderResult<ValueRecord> {
         self.active.clear();
         self.budget = share;
-        let record = self.value(value, 0, interner);
-        let used = (share - self.budget).max(1);
+        self.value(value, 0, interner)
+    }
+
+    /// One local of the step took `used` nodes of its budget.
+    fn spend_step(&mut self, used: usize) {
         self.step_left = self.step_left.saturating_sub(used);
         self.step_vars = self.step_vars.saturating_sub(1);
-        record
     }
 
     /// Encodes a tuple as a `Sequence` (how `*args` is recorded).
@@ -293,11 +330,15 @@ impl ValueEncoder {
     ) -> RecorderResult<ValueRecord> {
         self.budget = self.budget.saturating_sub(1);
         if value.is_none() {
+            self.witness.push(Node::Is(value.as_ptr() as usize));
             return Ok(ValueRecord::None {
                 type_id: NONE_TYPE_ID,
             });
         }
         let class = self.table.classify(value);
+        if self.witness.on() {
+            self.log_leaf(value, class.kind, class.exact);
+        }
         match class.kind {
             Kind::Nested(nest) => self.nested(value, nest, class.exact, depth, interner),
             Kind::Bool => Ok(ValueRecord::Bool {
@@ -306,7 +347,12 @@ impl ValueEncoder {
             }),
             Kind::Int => {
                 let type_id = self.type_id(value, Kind::Int, class.exact, interner)?;
-                self.int(value, type_id, interner)
+                let record = self.int(value, type_id, interner)?;
+                if !matches!(record, ValueRecord::Int { .. }) {
+                    // A big int is not held (it may be large).
+                    self.witness.refuse();
+                }
+                Ok(record)
             }
             Kind::Float => {
                 let type_id = self.type_id(value, Kind::Float, class.exact, interner)?;
@@ -332,6 +378,57 @@ impl ValueEncoder {
         }
     }
 
+    /// Logs a value that holds no others into the witness being recorded:
+    /// held when it is an immutable exact scalar of bounded size, known by
+    /// identity (a singleton, a class), by type (an opaque object), or the
+    /// whole value is not cached.
+    fn log_leaf(&mut self, value: &Bound<'_, PyAny>, kind: Kind, exact: bool) {
+        let ptr = value.as_ptr();
+        let held_len = |len: isize| usize::try_from(len).ok().filter(|len| *len <= MAX_HELD_LEN);
+        match kind {
+            Kind::Nested(_) => {}
+            Kind::Bool => self.witness.push(Node::Is(ptr as usize)),
+            Kind::Int | Kind::Float if exact => self.witness.hold(value, 0),
+            Kind::Str if exact => {
+                // SAFETY: the table matched exactly `str`.
+                match held_len(unsafe { ffi::PyUnicode_GetLength(ptr) }) {
+                    Some(len) => self.witness.hold(value, len),
+                    None => self.witness.refuse(),
+                }
+            }
+            Kind::Bytes if exact => {
+                // SAFETY: the table matched exactly `bytes`.
+                match held_len(unsafe { ffi::PyBytes_Size(ptr) }) {
+                    Some(len) => self.witness.hold(value, len),
+                    None => self.witness.refuse(),
+                }
+            }
+            Kind::Opaque => self.log_opaque(value),
+            _ => self.witness.refuse(),
+        }
+    }
+
+    /// [`ValueEncoder::log_leaf`] for an opaque object, following
+    /// `instances::description`: an exception's `args` and a module's name
+    /// are state a witness does not compare.
+    fn log_opaque(&mut self, value: &Bound<'_, PyAny>) {
+        let tp = value.get_type();
+        let ptr = tp.as_type_ptr();
+        if capi::type_flags(&tp) & ffi::Py_TPFLAGS_BASE_EXC_SUBCLASS != 0 {
+            self.witness.refuse();
+        } else if value.cast::<pyo3::types::PyType>().is_ok() {
+            // The type cache keeps every class it names, so the address stays its own.
+            self.witness.push(Node::Is(value.as_ptr() as usize));
+        // SAFETY: `value` is a live object; `PyModule_Type` a static type.
+        } else if unsafe { ffi::PyModule_Check(value.as_ptr()) } != 0 {
+            self.witness.refuse();
+        } else if ptr == &raw mut ffi::PyComplex_Type || ptr == &raw mut ffi::PyRange_Type {
+            self.witness.hold(value, 0);
+        } else {
+            self.witness.push(Node::TypeOnly(ptr as usize));
+        }
+    }
+
     /// A value that holds others: a `Raw` marker when it is already being
     /// encoded (recursion) or lies beyond the depth limit, else its items.
     fn nested(
@@ -344,6 +441,7 @@ impl ValueEncoder {
     ) -> RecorderResult<ValueRecord> {
         let address = value.as_ptr() as usize;
         if self.active.contains(&address) {
+            self.witness.push(Node::Recursion(address));
             let type_id = self.types.builtin(Builtin::Recursion, interner)?;
             return Ok(ValueRecord::Raw {
                 r: "<recursion>".to_string(),
@@ -353,7 +451,14 @@ impl ValueEncoder {
         if depth >= self.limits.max_depth {
             let type_id = self.types.builtin(Builtin::NonExpanded, interner)?;
             let tp = value.get_type();
-            let r = match container_len(value, nest) {
+            let len = container_len(value, nest);
+            self.witness.push(Node::DepthLimited {
+                address,
+                tp: tp.as_ptr() as usize,
+                nest,
+                len,
+            });
+            let r = match len {
                 Some(len) => text::sized_text(self.types.name(&tp), len),
                 None => self.types.opaque_text(&tp).to_owned(),
             };

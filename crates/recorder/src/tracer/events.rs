@@ -4,16 +4,16 @@
 use pyo3::prelude::*;
 use recorder_errors::prelude::*;
 use runtime_tracing::{
-    CallRecord, EventLogKind, FullValueRecord, RecordEvent, ReturnRecord, StepRecord,
-    TraceLowLevelEvent,
+    EventLogKind, FullValueRecord, RecordEvent, ReturnRecord, StepRecord, TraceLowLevelEvent,
 };
 
 use super::filtering::ParamKind;
 use super::frame::FrameLocals;
 use super::RuntimeTracer;
-use crate::encode::exception_text;
+use crate::encode::{exception_text, Encoding};
 use crate::filter::model::{ValueAction, ValueKind};
 use crate::monitoring::Outcome;
+use crate::writer::SerializedArgs;
 
 impl RuntimeTracer {
     /// `PY_START`: a `Call` with every argument.
@@ -135,24 +135,52 @@ impl RuntimeTracer {
             return Ok(Outcome::Continue);
         }
         let (path_id, function_id, line) = info.ids(&mut self.writer)?;
-        let args = if with_args && !info.params.is_empty() {
-            let frame = FrameLocals::current(code)?;
-            self.arguments(code, &frame)?
-        } else {
-            Vec::new()
-        };
+        let with_args = with_args && !info.params.is_empty();
+        // The scratch is taken for the call (and put back, whatever happens).
+        let mut args = std::mem::take(&mut self.args);
+        args.clear();
+        let written = self
+            .arguments_if(code, with_args, &mut args)
+            .and_then(|()| self.write_call(code, (path_id, line), function_id, &args));
+        self.args = args;
+        written?;
+        Ok(Outcome::Continue)
+    }
+
+    /// The arguments of the frame of `code` into `args`, when `with_args`.
+    fn arguments_if(
+        &mut self,
+        code: &Bound<'_, PyAny>,
+        with_args: bool,
+        args: &mut SerializedArgs,
+    ) -> RecorderResult<()> {
+        if !with_args {
+            return Ok(());
+        }
+        let frame = FrameLocals::current(code)?;
+        self.arguments(code, &frame, args)
+    }
+
+    /// The `Value` of each argument, the `Step` at the definition and the
+    /// `Call`, with the calling thread's new frame.
+    fn write_call(
+        &mut self,
+        code: &Bound<'_, PyAny>,
+        (path_id, line): (runtime_tracing::PathId, runtime_tracing::Line),
+        function_id: runtime_tracing::FunctionId,
+        args: &SerializedArgs,
+    ) -> RecorderResult<()> {
         let thread = self.enter()?;
         thread.push_frame(code.as_ptr() as usize);
         thread.step = Some((path_id, line));
-        for arg in &args {
-            self.writer.emit(&TraceLowLevelEvent::Value(arg.clone()))?;
+        for (variable_id, value) in args.iter() {
+            self.writer.emit_value_bytes(variable_id, value)?;
         }
         self.writer
             .emit(&TraceLowLevelEvent::Step(StepRecord { path_id, line }))?;
-        self.writer
-            .emit(&TraceLowLevelEvent::Call(CallRecord { function_id, args }))?;
+        self.writer.emit_call_bytes(function_id, args)?;
         self.recorded += 1;
-        Ok(Outcome::Continue)
+        Ok(())
     }
 
     /// Pops the calling thread's frame for `code` when it is on top; false when
@@ -169,17 +197,20 @@ impl RuntimeTracer {
         Ok(on_top)
     }
 
-    /// Every parameter of `code` the filter keeps, read from the frame: a
-    /// redacted one is the redaction marker, a dropped one is left out.
+    /// Every parameter of `code` the filter keeps, read from the frame and
+    /// serialised into `args`: a redacted one is the redaction marker, a
+    /// dropped one is left out; an object whose last encoding as an argument
+    /// still holds is written from its kept bytes.
     fn arguments<'py>(
         &mut self,
         code: &Bound<'py, PyAny>,
         frame: &FrameLocals<'py>,
-    ) -> RecorderResult<Vec<FullValueRecord>> {
+        args: &mut SerializedArgs,
+    ) -> RecorderResult<()> {
         let py = code.py();
         let info = self.codes.get(code, &mut self.filter_stats)?;
         self.encoder.set_field_policy(info.policy());
-        let mut args = Vec::with_capacity(info.params.len());
+        let writer = &mut self.writer;
         for param in &mut info.params {
             self.filter_stats.record_value(ValueKind::Arg, param.action);
             if param.action == ValueAction::Drop {
@@ -189,14 +220,14 @@ impl RuntimeTracer {
             let variable_id = match param.var {
                 Some(var) => var,
                 None => {
-                    let var = self.writer.ensure_variable(&name_text(name))?;
+                    let var = writer.ensure_variable(&name_text(name))?;
                     param.var = Some(var);
                     var
                 }
             };
             if param.action == ValueAction::Redact {
-                let value = self.encoder.redacted(&mut self.writer)?;
-                args.push(FullValueRecord { variable_id, value });
+                let value = self.encoder.redacted(writer)?;
+                args.push(variable_id, |out| writer.serialize_value(&value, out))?;
                 continue;
             }
             let Some(value) = frame.get(py, param.fast, name)? else {
@@ -210,13 +241,26 @@ impl RuntimeTracer {
                     "argument" = name, "function" = info.qualname.clone()),
                 );
             };
-            let value = match param.kind {
-                ParamKind::VarArgs => self.encoder.encode_varargs(&value, &mut self.writer)?,
-                _ => self.encoder.encode(&value, &mut self.writer)?,
+            let encoding = match param.kind {
+                ParamKind::VarArgs => {
+                    Encoding::Encoded(self.encoder.encode_varargs(&value, writer)?, None)
+                }
+                _ => self.encoder.encode_reusing(&value, writer)?,
             };
-            args.push(FullValueRecord { variable_id, value });
+            match encoding {
+                Encoding::Reused(bytes) => args.push(variable_id, |out| {
+                    out.extend_from_slice(bytes);
+                    Ok(())
+                })?,
+                Encoding::Encoded(value, reusable) => {
+                    args.push(variable_id, |out| writer.serialize_value(&value, out))?;
+                    if let Some(reusable) = reusable {
+                        self.encoder.remember(reusable, args.last().to_vec());
+                    }
+                }
+            }
         }
-        Ok(args)
+        Ok(())
     }
 
     /// `Value` events for the bound locals the filter keeps, in slot order:
@@ -257,7 +301,23 @@ impl RuntimeTracer {
             };
             let value = match action {
                 ValueAction::Redact => self.encoder.redacted(&mut self.writer)?,
-                _ => self.encoder.encode_local(&value, &mut self.writer)?,
+                _ => match self
+                    .encoder
+                    .encode_local_reusing(&value, &mut self.writer)?
+                {
+                    Encoding::Reused(bytes) => {
+                        self.writer.emit_value_bytes(variable_id, bytes)?;
+                        continue;
+                    }
+                    Encoding::Encoded(value, Some(reusable)) => {
+                        let mut bytes = Vec::new();
+                        self.writer.serialize_value(&value, &mut bytes)?;
+                        self.writer.emit_value_bytes(variable_id, &bytes)?;
+                        self.encoder.remember(reusable, bytes);
+                        continue;
+                    }
+                    Encoding::Encoded(value, None) => value,
+                },
             };
             self.writer
                 .emit(&TraceLowLevelEvent::Value(FullValueRecord {

@@ -15,7 +15,18 @@ use crate::encode::{Limits, ValueEncoder};
 use crate::filter::engine::FilterEngine;
 use crate::filter::model::IoConfig;
 use crate::filter::summary::{FilterStats, FilterSummary};
-use crate::writer::{ExitStatus, Settlement, TraceFormat, TraceMetadataInfo, TraceWriter};
+use crate::writer::{
+    ExitStatus, SerializedArgs, Settlement, TraceFormat, TraceMetadataInfo, TraceWriter,
+};
+
+/// The environment variable that turns off reusing the bytes of unchanged
+/// values when set to `0` (a diagnostic switch: the trace is the same either way).
+pub const VALUE_REUSE_ENV: &str = "CODETRACER_VALUE_REUSE";
+
+/// Whether line-step values may be reused (see [`VALUE_REUSE_ENV`]).
+fn value_reuse_enabled() -> bool {
+    std::env::var_os(VALUE_REUSE_ENV).is_none_or(|value| value != "0")
+}
 
 /// Every file a settled trace directory may hold.
 const OUTPUT_FILES: [&str; 5] = [
@@ -51,9 +62,11 @@ impl RuntimeTracer {
         let threads = Threads::start(&mut writer)?;
         writer.toplevel_call()?;
         let activation = Activation::new(config.activation_path.as_deref());
+        let mut encoder = ValueEncoder::new(Limits::default());
+        encoder.set_reuse(value_reuse_enabled());
         Ok(RuntimeTracer {
             writer,
-            encoder: ValueEncoder::new(Limits::default()),
+            encoder,
             codes: CodeCache::new(config.filters, config.module_name_from_globals),
             threads,
             io: IoCoordinator::new(activation.is_active()),
@@ -62,6 +75,7 @@ impl RuntimeTracer {
             recorded: 0,
             metadata: config.metadata,
             target,
+            args: SerializedArgs::default(),
         })
     }
 

@@ -17,7 +17,7 @@ pub mod threads;
 
 use crate::encode::ValueEncoder;
 use crate::filter::summary::FilterStats;
-use crate::writer::{TraceMetadataInfo, TraceWriter};
+use crate::writer::{SerializedArgs, TraceMetadataInfo, TraceWriter};
 
 pub use lifecycle::TracerConfig;
 
@@ -42,6 +42,8 @@ pub struct RuntimeTracer {
     metadata: TraceMetadataInfo,
     /// The trace directory.
     target: std::path::PathBuf,
+    /// Scratch for the serialised arguments of the call being written.
+    args: SerializedArgs,
 }
 
 impl RuntimeTracer {

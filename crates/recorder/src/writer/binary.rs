@@ -4,12 +4,12 @@
 use std::io;
 use std::path::Path;
 
-use runtime_tracing::TraceLowLevelEvent;
+use runtime_tracing::{FunctionId, TraceLowLevelEvent, VariableId};
 use zeekstd::seek_table::Format;
 use zeekstd::RawEncoder;
 
-use super::cbor;
 use super::chunk::{ChunkOut, FileOpError, FileOpResult, OpResultExt, CHUNK_SIZE};
+use super::{cbor, SerializedArgs};
 
 /// runtime_tracing's binary header (`cbor_zstd_writer::HEADERV1`).
 pub const HEADERV1: [u8; 8] = [0xC0, 0xDE, 0x72, 0xAC, 0xE2, 0x01, 0x00, 0x00];
@@ -51,6 +51,32 @@ impl BinarySink {
     /// lose megabytes of events).
     pub(super) fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         cbor::write_event(&mut self.buf, event).op("encode")?;
+        self.written()
+    }
+
+    /// Appends a `Value` event whose value's CBOR is `value` (see [`BinarySink::write`]).
+    pub(super) fn write_value_bytes(
+        &mut self,
+        variable_id: VariableId,
+        value: &[u8],
+    ) -> FileOpResult<()> {
+        cbor::write_value_event(&mut self.buf, variable_id, value);
+        self.written()
+    }
+
+    /// Appends a `Call` event whose arguments' values are serialised in
+    /// `args` (see [`BinarySink::write`]).
+    pub(super) fn write_call_bytes(
+        &mut self,
+        function_id: FunctionId,
+        args: &SerializedArgs,
+    ) -> FileOpResult<()> {
+        cbor::write_call_event(&mut self.buf, function_id, args);
+        self.written()
+    }
+
+    /// After an event was appended: a full buffer goes on (see [`BinarySink::write`]).
+    fn written(&mut self) -> FileOpResult<()> {
         if self.buf.len() >= CHUNK_SIZE {
             self.flush()?;
             if self.handed {

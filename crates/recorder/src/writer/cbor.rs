@@ -13,7 +13,9 @@
 
 use std::io;
 
-use runtime_tracing::{FullValueRecord, TraceLowLevelEvent, ValueRecord};
+use runtime_tracing::{FullValueRecord, FunctionId, TraceLowLevelEvent, ValueRecord, VariableId};
+
+use super::SerializedArgs;
 
 /// CBOR major types.
 const UNSIGNED: u8 = 0;
@@ -76,6 +78,37 @@ pub(super) fn write_event(out: &mut Vec<u8>, event: &TraceLowLevelEvent) -> io::
         other => through_serde(out, other)?,
     }
     Ok(())
+}
+
+/// Appends the CBOR of one value, as [`write_event`] writes it inside a
+/// `Value` event; on error `out` may hold part of it.
+pub(super) fn write_value(out: &mut Vec<u8>, record: &ValueRecord) -> io::Result<()> {
+    value(out, record)
+}
+
+/// Appends a `Value` event for `variable_id` whose value's CBOR is `value`
+/// (from [`write_value`]): the bytes [`write_event`] writes for that event.
+pub(super) fn write_value_event(out: &mut Vec<u8>, variable_id: VariableId, value: &[u8]) {
+    out.extend_from_slice(VALUE);
+    out.extend_from_slice(FULL_VALUE);
+    unsigned(out, variable_id.0);
+    out.extend_from_slice(FULL_VALUE_VALUE);
+    out.extend_from_slice(value);
+}
+
+/// Appends a `Call` event of `function_id` whose arguments' values are
+/// serialised in `args`: the bytes [`write_event`] writes for that event.
+pub(super) fn write_call_event(out: &mut Vec<u8>, function_id: FunctionId, args: &SerializedArgs) {
+    out.extend_from_slice(CALL);
+    unsigned(out, function_id.0);
+    out.extend_from_slice(ARGS);
+    head(out, ARRAY, args.len() as u64);
+    for (variable_id, value) in args.iter() {
+        out.extend_from_slice(FULL_VALUE);
+        unsigned(out, variable_id.0);
+        out.extend_from_slice(FULL_VALUE_VALUE);
+        out.extend_from_slice(value);
+    }
 }
 
 /// `{variable_id, value}`.
@@ -365,6 +398,53 @@ mod tests {
             }));
         }
         events
+    }
+
+    #[test]
+    fn a_value_event_from_serialised_bytes_is_the_event_itself() {
+        for (index, value) in values().into_iter().enumerate() {
+            let variable_id = VariableId(index * 1000);
+            let mut bytes = Vec::new();
+            write_value(&mut bytes, &value).unwrap_or_else(|err| panic!("{err}"));
+            let mut from_bytes = vec![0xAA];
+            write_value_event(&mut from_bytes, variable_id, &bytes);
+            let mut direct = vec![0xAA];
+            let event = TraceLowLevelEvent::Value(FullValueRecord { variable_id, value });
+            write_event(&mut direct, &event).unwrap_or_else(|err| panic!("{err}"));
+            assert_eq!(from_bytes, direct, "{event:?}");
+        }
+    }
+
+    #[test]
+    fn a_call_event_from_serialised_arguments_is_the_event_itself() {
+        for count in [0, 1, 3, 30] {
+            let records: Vec<FullValueRecord> = values()
+                .into_iter()
+                .take(count)
+                .enumerate()
+                .map(|(index, value)| FullValueRecord {
+                    variable_id: VariableId(index * 7),
+                    value,
+                })
+                .collect();
+            let mut args = SerializedArgs::default();
+            for record in &records {
+                args.push(record.variable_id, |out| {
+                    write_value(out, &record.value).map_err(|err| panic!("{err}"))
+                })
+                .unwrap_or_else(|err| panic!("{err}"));
+            }
+            let function_id = FunctionId(count * 100);
+            let mut from_bytes = Vec::new();
+            write_call_event(&mut from_bytes, function_id, &args);
+            let mut direct = Vec::new();
+            let event = TraceLowLevelEvent::Call(CallRecord {
+                function_id,
+                args: records,
+            });
+            write_event(&mut direct, &event).unwrap_or_else(|err| panic!("{err}"));
+            assert_eq!(from_bytes, direct, "{count} arguments");
+        }
     }
 
     #[test]

@@ -14,9 +14,10 @@
 use std::io;
 use std::path::Path;
 
-use runtime_tracing::{FullValueRecord, TraceLowLevelEvent, ValueRecord};
+use runtime_tracing::{FullValueRecord, FunctionId, TraceLowLevelEvent, ValueRecord, VariableId};
 
 use super::chunk::{ChunkOut, FileOpResult, OpResultExt, CHUNK_SIZE};
+use super::SerializedArgs;
 
 /// `trace.json` writer.
 pub(super) struct JsonSink {
@@ -44,13 +45,46 @@ impl JsonSink {
 
     /// Appends one event line (handing a chunk over when the buffer is full).
     pub(super) fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
+        self.separate();
+        write_event(&mut self.buf, event)
+            .map_err(io::Error::other)
+            .op("encode")?;
+        self.written()
+    }
+
+    /// Appends a `Value` event line whose value's JSON is `value` (see [`JsonSink::write`]).
+    pub(super) fn write_value_bytes(
+        &mut self,
+        variable_id: VariableId,
+        value: &[u8],
+    ) -> FileOpResult<()> {
+        self.separate();
+        write_value_event(&mut self.buf, variable_id, value);
+        self.written()
+    }
+
+    /// Appends a `Call` event line whose arguments' values are serialised in
+    /// `args` (see [`JsonSink::write`]).
+    pub(super) fn write_call_bytes(
+        &mut self,
+        function_id: FunctionId,
+        args: &SerializedArgs,
+    ) -> FileOpResult<()> {
+        self.separate();
+        write_call_event(&mut self.buf, function_id, args);
+        self.written()
+    }
+
+    /// The `,` ending the previous event's line, if there is one.
+    fn separate(&mut self) {
         if !self.first {
             self.buf.extend_from_slice(b",\n");
         }
         self.first = false;
-        write_event(&mut self.buf, event)
-            .map_err(io::Error::other)
-            .op("encode")?;
+    }
+
+    /// After an event was appended: a full buffer is handed over.
+    fn written(&mut self) -> FileOpResult<()> {
         if self.buf.len() >= CHUNK_SIZE {
             self.flush()?;
         }
@@ -124,6 +158,35 @@ pub fn write_event(out: &mut Vec<u8>, event: &TraceLowLevelEvent) -> serde_json:
         other => serde_json::to_writer(&mut *out, other)?,
     }
     Ok(())
+}
+
+/// Appends a `Value` event for `variable_id` whose value's JSON is `value`
+/// (from [`write_value`]): the text [`write_event`] writes for that event.
+pub(super) fn write_value_event(out: &mut Vec<u8>, variable_id: VariableId, value: &[u8]) {
+    out.extend_from_slice(b"{\"Value\":{\"variable_id\":");
+    write_int(out, variable_id.0);
+    out.extend_from_slice(b",\"value\":");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"}}");
+}
+
+/// Appends a `Call` event of `function_id` whose arguments' values are
+/// serialised in `args`: the text [`write_event`] writes for that event.
+pub(super) fn write_call_event(out: &mut Vec<u8>, function_id: FunctionId, args: &SerializedArgs) {
+    out.extend_from_slice(b"{\"Call\":{\"function_id\":");
+    write_int(out, function_id.0);
+    out.extend_from_slice(b",\"args\":[");
+    for (index, (variable_id, value)) in args.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"variable_id\":");
+        write_int(out, variable_id.0);
+        out.extend_from_slice(b",\"value\":");
+        out.extend_from_slice(value);
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}}");
 }
 
 fn write_full_value(out: &mut Vec<u8>, value: &FullValueRecord) -> serde_json::Result<()> {
@@ -273,8 +336,14 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::{write_event, write_int, write_str};
-    use runtime_tracing::{EventLogKind, RecordEvent, TraceLowLevelEvent};
+    use super::{
+        write_call_event, write_event, write_int, write_str, write_value, write_value_event,
+    };
+    use crate::writer::SerializedArgs;
+    use runtime_tracing::{
+        CallRecord, EventLogKind, FullValueRecord, FunctionId, RecordEvent, TraceLowLevelEvent,
+        TypeId, ValueRecord, VariableId,
+    };
 
     fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
         let mut out = Vec::new();
@@ -296,6 +365,55 @@ mod tests {
         ] {
             let expected = serde_json::to_string(value).unwrap_or_default();
             assert_eq!(text(|out| write_str(out, value)), expected);
+        }
+    }
+
+    #[test]
+    fn value_and_call_events_from_serialised_bytes_are_the_events_themselves() {
+        let leaf = ValueRecord::String {
+            text: "q\"\n".to_string(),
+            type_id: TypeId(3),
+        };
+        let values = [
+            leaf.clone(),
+            ValueRecord::Float {
+                f: 1.5,
+                type_id: TypeId(2),
+            },
+            ValueRecord::Sequence {
+                elements: vec![leaf.clone(), ValueRecord::None { type_id: TypeId(0) }],
+                is_slice: true,
+                type_id: TypeId(12),
+            },
+            ValueRecord::Struct {
+                field_values: vec![leaf],
+                type_id: TypeId(40),
+            },
+        ];
+        let mut args = SerializedArgs::default();
+        let mut records = Vec::new();
+        for (index, value) in values.into_iter().enumerate() {
+            let variable_id = VariableId(index * 1000);
+            let bytes = text(|out| drop(write_value(out, &value)));
+            let from_bytes = text(|out| write_value_event(out, variable_id, bytes.as_bytes()));
+            let record = FullValueRecord { variable_id, value };
+            let event = TraceLowLevelEvent::Value(record.clone());
+            let expected = serde_json::to_string(&event).unwrap_or_default();
+            assert_eq!(from_bytes, expected);
+
+            args.push(variable_id, |out| {
+                out.extend_from_slice(bytes.as_bytes());
+                Ok(())
+            })
+            .unwrap_or_else(|err| panic!("{err}"));
+            records.push(record);
+            let from_bytes = text(|out| write_call_event(out, FunctionId(index), &args));
+            let call = TraceLowLevelEvent::Call(CallRecord {
+                function_id: FunctionId(index),
+                args: records.clone(),
+            });
+            let expected = serde_json::to_string(&call).unwrap_or_default();
+            assert_eq!(from_bytes, expected, "a call with {} arguments", index + 1);
         }
     }
 

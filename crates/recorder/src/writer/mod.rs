@@ -19,7 +19,7 @@ use faultfs::{Settled, StagedDir};
 use recorder_errors::prelude::*;
 use runtime_tracing::{
     CallRecord, FunctionId, FunctionRecord, Line, PathId, TraceLowLevelEvent, TypeId, TypeKind,
-    TypeRecord, TypeSpecificInfo, VariableId,
+    TypeRecord, TypeSpecificInfo, ValueRecord, VariableId,
 };
 
 pub use binary::HEADERV1;
@@ -37,6 +37,61 @@ pub const PATHS_FILE: &str = "trace_paths.json";
 pub const METADATA_FILE: &str = "trace_metadata.json";
 /// Name of the writer's outermost function.
 pub const TOPLEVEL_NAME: &str = "<toplevel>";
+
+/// The arguments of one call, each value serialised in the trace's format
+/// ([`TraceWriter::serialize_value`]), for [`TraceWriter::emit_value_bytes`]
+/// and [`TraceWriter::emit_call_bytes`]. Reused from call to call.
+#[derive(Debug, Default)]
+pub struct SerializedArgs {
+    bytes: Vec<u8>,
+    args: Vec<(VariableId, std::ops::Range<usize>)>,
+}
+
+impl SerializedArgs {
+    /// Forgets every argument (keeping the memory).
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.args.clear();
+    }
+
+    /// Adds an argument whose serialised value `write` appends.
+    pub fn push(
+        &mut self,
+        variable_id: VariableId,
+        write: impl FnOnce(&mut Vec<u8>) -> RecorderResult<()>,
+    ) -> RecorderResult<()> {
+        let start = self.bytes.len();
+        if let Err(err) = write(&mut self.bytes) {
+            self.bytes.truncate(start);
+            return Err(err);
+        }
+        self.args.push((variable_id, start..self.bytes.len()));
+        Ok(())
+    }
+
+    /// The serialised value of the last argument pushed.
+    pub fn last(&self) -> &[u8] {
+        self.args
+            .last()
+            .and_then(|(_, range)| self.bytes.get(range.clone()))
+            .unwrap_or_default()
+    }
+
+    /// How many arguments there are.
+    pub fn len(&self) -> usize {
+        self.args.len()
+    }
+
+    /// Each argument's variable and serialised value, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (VariableId, &[u8])> + '_ {
+        self.args.iter().map(|(variable_id, range)| {
+            (
+                *variable_id,
+                self.bytes.get(range.clone()).unwrap_or_default(),
+            )
+        })
+    }
+}
 
 /// How the output of a failed recording was left.
 #[derive(Debug)]
@@ -138,13 +193,21 @@ impl TraceWriter {
 
     /// Writes one event.
     pub fn emit(&mut self, event: &TraceLowLevelEvent) -> RecorderResult<()> {
+        self.emit_with(|sink| sink.write(event))
+    }
+
+    /// Writes one event with `write`, counted; a failure breaks the events file.
+    fn emit_with(
+        &mut self,
+        write: impl FnOnce(&mut EventSink) -> chunk::FileOpResult<()>,
+    ) -> RecorderResult<()> {
         let Some(sink) = self.sink.as_mut() else {
             return Err(bug!(
                 ErrorCode::TraceIncomplete,
                 "the trace writer is already closed"
             ));
         };
-        match sink.write(event) {
+        match write(sink) {
             Ok(()) => {
                 self.events += 1;
                 Ok(())
@@ -154,6 +217,39 @@ impl TraceWriter {
                 Err(err.at(sink.path()))
             }
         }
+    }
+
+    /// Appends to `out` the serialisation of `value` in this trace's
+    /// format, as it appears inside a `Value` event: what
+    /// [`TraceWriter::emit_value_bytes`] takes.
+    pub fn serialize_value(&self, value: &ValueRecord, out: &mut Vec<u8>) -> RecorderResult<()> {
+        let written = match self.format {
+            TraceFormat::Json => json::write_value(out, value).map_err(std::io::Error::other),
+            TraceFormat::Binary => cbor::write_value(out, value),
+        };
+        written.map_err(|err| bug!(ErrorCode::Io, "cannot serialise a value: {err}"))
+    }
+
+    /// Writes a `Value` event for `variable_id` whose value is `value`, as
+    /// [`TraceWriter::serialize_value`] serialised it: byte for byte the
+    /// event [`TraceWriter::emit`] writes for that record.
+    pub fn emit_value_bytes(
+        &mut self,
+        variable_id: VariableId,
+        value: &[u8],
+    ) -> RecorderResult<()> {
+        self.emit_with(|sink| sink.write_value_bytes(variable_id, value))
+    }
+
+    /// Writes a `Call` event of `function_id` with the arguments serialised
+    /// in `args`: byte for byte the event [`TraceWriter::emit`] writes for
+    /// the same records.
+    pub fn emit_call_bytes(
+        &mut self,
+        function_id: FunctionId,
+        args: &SerializedArgs,
+    ) -> RecorderResult<()> {
+        self.emit_with(|sink| sink.write_call_bytes(function_id, args))
     }
 
     /// The `Call` of the `<toplevel>` function.

@@ -5,11 +5,12 @@
 
 use std::path::Path;
 
-use runtime_tracing::TraceLowLevelEvent;
+use runtime_tracing::{FunctionId, TraceLowLevelEvent, VariableId};
 
 use super::binary::BinarySink;
 use super::chunk::{ChunkOut, FileOpResult};
 use super::json::JsonSink;
+use super::SerializedArgs;
 
 /// The trace events file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +87,30 @@ impl EventSink {
         match self {
             EventSink::Json(sink) => sink.write(event),
             EventSink::Binary(sink) => sink.write(event),
+        }
+    }
+
+    /// Writes a `Value` event for `variable_id` whose value is already
+    /// serialised in this format (`value`): the bytes [`EventSink::write`]
+    /// writes for that event.
+    pub fn write_value_bytes(&mut self, variable_id: VariableId, value: &[u8]) -> FileOpResult<()> {
+        match self {
+            EventSink::Json(sink) => sink.write_value_bytes(variable_id, value),
+            EventSink::Binary(sink) => sink.write_value_bytes(variable_id, value),
+        }
+    }
+
+    /// Writes a `Call` event whose arguments' values are already serialised
+    /// in this format (`args`): the bytes [`EventSink::write`] writes for
+    /// that event.
+    pub fn write_call_bytes(
+        &mut self,
+        function_id: FunctionId,
+        args: &SerializedArgs,
+    ) -> FileOpResult<()> {
+        match self {
+            EventSink::Json(sink) => sink.write_call_bytes(function_id, args),
+            EventSink::Binary(sink) => sink.write_call_bytes(function_id, args),
         }
     }
 
