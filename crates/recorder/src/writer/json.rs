@@ -42,6 +42,11 @@ impl JsonSink {
         self.out.path()
     }
 
+    /// Where the chunks go.
+    pub(super) fn out(&self) -> &ChunkOut {
+        &self.out
+    }
+
     /// Appends one event line (handing a chunk over when the buffer is full).
     pub(super) fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         if !self.first {
@@ -59,9 +64,7 @@ impl JsonSink {
 
     /// Hands the buffered bytes to the file.
     fn flush(&mut self) -> FileOpResult<()> {
-        let result = self.out.hand(&self.buf);
-        self.buf.clear();
-        result
+        self.out.hand_buffer(&mut self.buf)
     }
 
     /// Hands the buffered bytes to the file and the file's buffer to the
