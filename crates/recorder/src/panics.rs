@@ -26,6 +26,13 @@ pub(crate) fn catch<T>(
     }
 }
 
+/// The `ERR_PANIC` error for a panic caught on another thread (the
+/// writer thread), counted with `record_panic(label)` on the calling thread.
+pub(crate) fn caught(label: &'static str, payload: &(dyn Any + Send)) -> RecorderError {
+    logging::metrics::record_panic(label);
+    panic_error(label, payload)
+}
+
 /// The `ERR_PANIC` error for a caught panic.
 fn panic_error(label: &str, payload: &(dyn Any + Send)) -> RecorderError {
     let detail = payload

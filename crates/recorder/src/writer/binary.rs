@@ -1,14 +1,21 @@
 //! `trace.bin`: runtime_tracing's `HEADERV1` followed by a seekable zstd
 //! stream of CBOR-encoded events (what `CborZstdTraceWriter` produces).
+//!
+//! [`BinarySink`] encodes events to CBOR on the interpreter's thread;
+//! [`Compressor`], the file's [`Stage`], compresses each chunk where chunks
+//! are written (the writer thread of a recording, inline for `recover`).
 
 use std::io;
 use std::path::Path;
 
+use faultfs::StagedFile;
 use runtime_tracing::{FunctionId, TraceLowLevelEvent, VariableId};
 use zeekstd::seek_table::Format;
 use zeekstd::RawEncoder;
 
-use super::chunk::{ChunkOut, FileOpError, FileOpResult, OpResultExt, CHUNK_SIZE};
+use super::chunk::{
+    write_chunk, ChunkOut, FileOpError, FileOpResult, OpResultExt, Stage, CHUNK_SIZE,
+};
 use super::{cbor, SerializedArgs};
 
 /// runtime_tracing's binary header (`cbor_zstd_writer::HEADERV1`).
@@ -18,26 +25,16 @@ pub const HEADERV1: [u8; 8] = [0xC0, 0xDE, 0x72, 0xAC, 0xE2, 0x01, 0x00, 0x00];
 pub(super) struct BinarySink {
     out: ChunkOut,
     buf: Vec<u8>,
-    zbuf: Vec<u8>,
-    encoder: RawEncoder<'static>,
-    /// Bytes were compressed into the current zstd frame since it began.
-    frame_open: bool,
-    /// Compressed bytes were handed over since the file was last flushed.
-    handed: bool,
 }
 
 impl BinarySink {
-    /// Writes the header and starts the compressed stream.
-    pub(super) fn new(mut out: ChunkOut) -> FileOpResult<BinarySink> {
-        out.hand(&HEADERV1)?;
-        Ok(BinarySink {
+    /// Encodes into `out`, a file that starts with [`HEADERV1`] and passes
+    /// its chunks through a [`Compressor`].
+    pub(super) fn new(out: ChunkOut) -> BinarySink {
+        BinarySink {
             out,
             buf: Vec::with_capacity(CHUNK_SIZE + 4096),
-            zbuf: vec![0; CHUNK_SIZE],
-            encoder: RawEncoder::new().map_err(io::Error::other).op("compress")?,
-            frame_open: false,
-            handed: false,
-        })
+        }
     }
 
     /// The staged file.
@@ -45,10 +42,13 @@ impl BinarySink {
         self.out.path()
     }
 
-    /// Appends the CBOR of `event`; a full buffer is compressed and handed
-    /// over, and what zstd made of it goes on to the operating system
-    /// (compressed pieces are small: left in the file's buffer, a kill would
-    /// lose megabytes of events).
+    /// Where the chunks go.
+    pub(super) fn out(&self) -> &ChunkOut {
+        &self.out
+    }
+
+    /// Appends the CBOR of `event`; a full buffer is handed over to be
+    /// compressed.
     pub(super) fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         cbor::write_event(&mut self.buf, event).op("encode")?;
         self.written()
@@ -78,22 +78,71 @@ impl BinarySink {
     /// After an event was appended: a full buffer goes on (see [`BinarySink::write`]).
     fn written(&mut self) -> FileOpResult<()> {
         if self.buf.len() >= CHUNK_SIZE {
-            self.flush()?;
-            if self.handed {
-                self.out.flush_file()?;
-                self.handed = false;
-            }
+            self.out.hand_buffer(&mut self.buf)?;
         }
         Ok(())
     }
 
-    /// Compresses the buffered CBOR and hands the compressed bytes over.
-    fn flush(&mut self) -> FileOpResult<()> {
-        let mut consumed = 0;
-        while consumed < self.buf.len() {
+    /// Compresses what is buffered, ends the zstd frame (so every block is
+    /// whole) and hands the file's buffer to the operating system.
+    pub(super) fn flush_to_os(&mut self) -> FileOpResult<()> {
+        self.out.hand_buffer(&mut self.buf)?;
+        self.out.flush_file()
+    }
+
+    /// Ends the zstd frame, appends the seek table, then flushes and fsyncs.
+    pub(super) fn finish(mut self) -> FileOpResult<()> {
+        self.out.hand_buffer(&mut self.buf)?;
+        self.out.finish()
+    }
+}
+
+/// The seekable zstd stream of `trace.bin`: compresses each chunk and hands
+/// what zstd made of it to the file, then the file's buffer to the
+/// operating system (compressed pieces are small: left in the file's
+/// buffer, a kill would lose megabytes of events).
+pub(super) struct Compressor {
+    zbuf: Vec<u8>,
+    encoder: RawEncoder<'static>,
+    /// Bytes were compressed into the current zstd frame since it began.
+    frame_open: bool,
+}
+
+impl Compressor {
+    /// A fresh stream.
+    pub(super) fn new() -> FileOpResult<Compressor> {
+        Ok(Compressor {
+            zbuf: vec![0; CHUNK_SIZE],
+            encoder: RawEncoder::new().map_err(io::Error::other).op("compress")?,
+            frame_open: false,
+        })
+    }
+
+    /// Ends the current zstd frame and hands its epilogue over.
+    fn end_frame(&mut self, file: &mut StagedFile) -> FileOpResult<()> {
+        loop {
             let progress = self
                 .encoder
-                .compress(&self.buf[consumed..], &mut self.zbuf)
+                .end_frame(&mut self.zbuf)
+                .map_err(io::Error::other)
+                .op("compress")?;
+            write_chunk(file, &self.zbuf[..progress.out_progress()])?;
+            if progress.data_left() == 0 {
+                self.frame_open = false;
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl Stage for Compressor {
+    fn chunk(&mut self, file: &mut StagedFile, bytes: &[u8]) -> FileOpResult<()> {
+        let mut consumed = 0;
+        let mut handed = false;
+        while consumed < bytes.len() {
+            let progress = self
+                .encoder
+                .compress(&bytes[consumed..], &mut self.zbuf)
                 .map_err(io::Error::other)
                 .op("compress")?;
             if progress.in_progress() == 0 && progress.out_progress() == 0 {
@@ -104,56 +153,38 @@ impl BinarySink {
             }
             consumed += progress.in_progress();
             self.frame_open = true;
-            self.handed |= progress.out_progress() > 0;
-            self.out.hand(&self.zbuf[..progress.out_progress()])?;
+            handed |= progress.out_progress() > 0;
+            write_chunk(file, &self.zbuf[..progress.out_progress()])?;
         }
-        self.buf.clear();
+        if handed {
+            std::io::Write::flush(file).op("flush")?;
+        }
         Ok(())
     }
 
-    /// Compresses what is buffered, ends the zstd frame (so every block is
-    /// whole) and hands the file's buffer to the operating system.
-    pub(super) fn flush_to_os(&mut self) -> FileOpResult<()> {
-        self.flush()?;
+    fn flush(&mut self, file: &mut StagedFile) -> FileOpResult<()> {
         if self.frame_open {
-            self.end_frame()?;
+            self.end_frame(file)?;
         }
-        self.out.flush_file()
+        std::io::Write::flush(file).op("flush")
     }
 
-    /// Ends the current zstd frame and hands its epilogue over.
-    fn end_frame(&mut self) -> FileOpResult<()> {
-        loop {
-            let progress = self
-                .encoder
-                .end_frame(&mut self.zbuf)
-                .map_err(io::Error::other)
-                .op("compress")?;
-            self.out.hand(&self.zbuf[..progress.out_progress()])?;
-            if progress.data_left() == 0 {
-                self.frame_open = false;
-                return Ok(());
-            }
-        }
-    }
-
-    /// Ends the zstd frame, appends the seek table, then flushes and fsyncs.
-    pub(super) fn finish(mut self) -> FileOpResult<()> {
-        self.flush()?;
+    fn finish(&mut self, file: &mut StagedFile) -> FileOpResult<()> {
         if self.frame_open || self.encoder.seek_table().num_frames() == 0 {
-            self.end_frame()?;
+            self.end_frame(file)?;
         }
         let mut table = self
             .encoder
-            .into_seek_table()
+            .seek_table()
+            .clone()
             .into_format_serializer(Format::Foot);
         loop {
             let written = table.write_into(&mut self.zbuf);
             if written == 0 {
                 break;
             }
-            self.out.hand(&self.zbuf[..written])?;
+            write_chunk(file, &self.zbuf[..written])?;
         }
-        self.out.finish()
+        Ok(())
     }
 }

@@ -29,9 +29,8 @@ pub fn write_events(
     let name = format.events_file();
     let target = staged.target().join(name);
     let file = staged.create_file(name).io_context("create", &target)?;
-    let out = ChunkOut::new(file);
-    let path = out.path().to_path_buf();
-    let mut sink = EventSink::new(format, out).map_err(|err| err.at(&path))?;
+    let path = file.path().to_path_buf();
+    let mut sink = EventSink::new(format, file, false).map_err(|err| err.at(&path))?;
     for event in events {
         sink.write(event).map_err(|err| err.at(&path))?;
     }

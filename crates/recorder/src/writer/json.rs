@@ -43,6 +43,11 @@ impl JsonSink {
         self.out.path()
     }
 
+    /// Where the chunks go.
+    pub(super) fn out(&self) -> &ChunkOut {
+        &self.out
+    }
+
     /// Appends one event line (handing a chunk over when the buffer is full).
     pub(super) fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
         self.separate();
@@ -93,9 +98,7 @@ impl JsonSink {
 
     /// Hands the buffered bytes to the file.
     fn flush(&mut self) -> FileOpResult<()> {
-        let result = self.out.hand(&self.buf);
-        self.buf.clear();
-        result
+        self.out.hand_buffer(&mut self.buf)
     }
 
     /// Hands the buffered bytes to the file and the file's buffer to the

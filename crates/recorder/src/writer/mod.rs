@@ -10,7 +10,9 @@ mod files;
 mod interner;
 pub mod json;
 mod metadata;
+mod quiesce;
 mod sink;
+mod worker;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -28,7 +30,6 @@ pub use interner::TypeInterner;
 pub use metadata::{ExactBytes, ExitStatus, TraceMetadataInfo};
 pub use sink::TraceFormat;
 
-use chunk::ChunkOut;
 use sink::EventSink;
 
 /// File listing the source paths in `PathId` order.
@@ -146,9 +147,8 @@ impl TraceWriter {
         let file = staged
             .create_file(name)
             .io_context("create", &staged.target().join(name))?;
-        let out = ChunkOut::new(file);
-        let path = out.path().to_path_buf();
-        let sink = EventSink::new(format, out).map_err(|err| err.at(&path))?;
+        let path = file.path().to_path_buf();
+        let sink = EventSink::new(format, file, true).map_err(|err| err.at(&path))?;
         let mut writer = TraceWriter {
             staged: Some(staged),
             sink: Some(sink),

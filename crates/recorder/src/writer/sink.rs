@@ -1,14 +1,17 @@
 //! The events file of either format: [`TraceFormat`] names it, [`EventSink`]
 //! hands each event to the format's sink ([`super::json`], [`super::binary`]),
 //! which buffers its bytes in chunks of [`super::CHUNK_SIZE`] so memory stays
-//! flat however long the trace runs.
+//! flat however long the trace runs. A recording's chunks are written (and,
+//! in binary, compressed) by a writer thread ([`super::worker`]), whose
+//! failure is checked before every event.
 
 use std::path::Path;
 
+use faultfs::StagedFile;
 use runtime_tracing::{FunctionId, TraceLowLevelEvent, VariableId};
 
-use super::binary::BinarySink;
-use super::chunk::{ChunkOut, FileOpResult};
+use super::binary::{BinarySink, Compressor, HEADERV1};
+use super::chunk::{ChunkOut, FileOpResult, Plain};
 use super::json::JsonSink;
 use super::SerializedArgs;
 
@@ -66,11 +69,19 @@ impl std::fmt::Debug for EventSink {
 }
 
 impl EventSink {
-    /// A sink of `format` writing to `out`.
-    pub fn new(format: TraceFormat, out: ChunkOut) -> FileOpResult<EventSink> {
+    /// A sink of `format` writing to `file`, through a writer thread when
+    /// `threaded` (a recording), else inline (`recover`).
+    pub fn new(format: TraceFormat, file: StagedFile, threaded: bool) -> FileOpResult<EventSink> {
         Ok(match format {
-            TraceFormat::Json => EventSink::Json(JsonSink::new(out)),
-            TraceFormat::Binary => EventSink::Binary(BinarySink::new(out)?),
+            TraceFormat::Json => {
+                let out = ChunkOut::staged(file, Box::new(Plain), b"", threaded)?;
+                EventSink::Json(JsonSink::new(out))
+            }
+            TraceFormat::Binary => {
+                let stage = Box::new(Compressor::new()?);
+                let out = ChunkOut::staged(file, stage, &HEADERV1, threaded)?;
+                EventSink::Binary(BinarySink::new(out))
+            }
         })
     }
 
@@ -82,8 +93,11 @@ impl EventSink {
         }
     }
 
-    /// Serialises one event (handing a chunk to the file when the buffer is full).
+    /// Serialises one event (handing a chunk to the file when the buffer is
+    /// full). A failure of the writer thread since the last event is this
+    /// event's error.
     pub fn write(&mut self, event: &TraceLowLevelEvent) -> FileOpResult<()> {
+        self.out().failure()?;
         match self {
             EventSink::Json(sink) => sink.write(event),
             EventSink::Binary(sink) => sink.write(event),
@@ -94,6 +108,7 @@ impl EventSink {
     /// serialised in this format (`value`): the bytes [`EventSink::write`]
     /// writes for that event.
     pub fn write_value_bytes(&mut self, variable_id: VariableId, value: &[u8]) -> FileOpResult<()> {
+        self.out().failure()?;
         match self {
             EventSink::Json(sink) => sink.write_value_bytes(variable_id, value),
             EventSink::Binary(sink) => sink.write_value_bytes(variable_id, value),
@@ -108,9 +123,18 @@ impl EventSink {
         function_id: FunctionId,
         args: &SerializedArgs,
     ) -> FileOpResult<()> {
+        self.out().failure()?;
         match self {
             EventSink::Json(sink) => sink.write_call_bytes(function_id, args),
             EventSink::Binary(sink) => sink.write_call_bytes(function_id, args),
+        }
+    }
+
+    /// Where the chunks go.
+    fn out(&self) -> &ChunkOut {
+        match self {
+            EventSink::Json(sink) => sink.out(),
+            EventSink::Binary(sink) => sink.out(),
         }
     }
 
