@@ -12,7 +12,7 @@ Usage: lifecycle.py MODE
   monitoring    the program registers its own sys.monitoring tool
   coverage      API launch: coverage.py measures a function with its
                 sys.monitoring core while the recorder records it
-  os-exit       work past the first 64 KiB chunk, then os._exit(3)
+  os-exit       work for about ten 64 KiB chunks, then os._exit(3)
   chdir         API launch: start() with a relative directory, then chdir
                 into a directory holding an empty tree of the same name
 """
@@ -115,7 +115,9 @@ def coverage():
 
 
 def os_exit():
-    print("working", work(400), flush=True)
+    # More chunks than a killed recording can lose (the writer thread's
+    # queue, the chunk it writes, the buffer): recover keeps the rest.
+    print("working", work(4000), flush=True)
     os._exit(3)
 
 

@@ -38,8 +38,10 @@ use super::quiesce;
 /// A file and the stage its chunks go through.
 pub type Output = (StagedFile, Box<dyn Stage>);
 
-/// Chunks that may wait for the writer thread before handing over blocks.
-pub const QUEUE_CHUNKS: usize = 8;
+/// Chunks that may wait for the writer thread before handing over blocks:
+/// with the one being written and the sink's buffer, what a process killed
+/// between flushes can lose is at most four chunks.
+pub const QUEUE_CHUNKS: usize = 2;
 
 /// What the writer thread is asked to do, in order.
 enum Job {
