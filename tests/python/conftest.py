@@ -109,6 +109,22 @@ def payloads(events: list[dict], key: str) -> list:
     return [event[key] for event in events if key in event]
 
 
+def trace_events(directory: Path) -> list[dict]:
+    """The events of a JSON trace directory's ``trace.json``."""
+    return json.loads((directory / "trace.json").read_text())
+
+
+def balanced(directory: Path) -> bool:
+    """Whether every ``Call`` of a JSON trace has its ``Return``, in order."""
+    depth = 0
+    for event in trace_events(directory):
+        depth += "Call" in event
+        depth -= "Return" in event
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def recorder_entries(directory: Path) -> set[str]:
     """What the recorder left in ``directory`` (names; staging dirs included)."""
     if not directory.exists():

@@ -7,38 +7,22 @@ directory, never anything else."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import clean_env, is_complete, is_partial, recorder_entries, run, run_cli, write_script
-
-
-def events(directory: Path) -> list[dict]:
-    return json.loads((directory / "trace.json").read_text())
+from conftest import balanced, clean_env, is_complete, is_partial, recorder_entries, run, run_cli, trace_events, write_script
 
 
 def step_lines(directory: Path) -> list[int]:
-    return [event["Step"]["line"] for event in events(directory) if "Step" in event]
+    return [event["Step"]["line"] for event in trace_events(directory) if "Step" in event]
 
 
 def function_names(directory: Path) -> set[str]:
-    return {event["Function"]["name"] for event in events(directory) if "Function" in event}
-
-
-def balanced(directory: Path) -> bool:
-    depth = 0
-    for event in events(directory):
-        depth += "Call" in event
-        depth -= "Return" in event
-        if depth < 0:
-            return False
-    return depth == 0
+    return {event["Function"]["name"] for event in trace_events(directory) if "Function" in event}
 
 
 FORK_CHILD_EXITS_NORMALLY = """

@@ -11,11 +11,10 @@ import json
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import clean_env, is_complete, recorder_entries, run, run_cli, write_script
+from conftest import balanced, clean_env, is_complete, recorder_entries, run, run_cli, trace_events, write_script
 
 # Enough work before the fork for several chunks of either format.
 WARM_UP = """
@@ -61,20 +60,6 @@ if __name__ == "__main__":
 """
 
 
-def events(directory: Path) -> list[dict]:
-    return json.loads((directory / "trace.json").read_text())
-
-
-def balanced(directory: Path) -> bool:
-    depth = 0
-    for event in events(directory):
-        depth += "Call" in event
-        depth -= "Return" in event
-        if depth < 0:
-            return False
-    return depth == 0
-
-
 @pytest.mark.parametrize("fmt", ["json", "binary"])
 @pytest.mark.parametrize("program", [OS_FORK, MULTIPROCESSING_FORK], ids=["os_fork", "multiprocessing"])
 def test_forking_while_the_writer_thread_runs_prints_no_warning(tmp_path, program, fmt):
@@ -89,7 +74,7 @@ def test_forking_while_the_writer_thread_runs_prints_no_warning(tmp_path, progra
     assert is_complete(out), recorder_entries(out)
     if fmt == "json":
         assert balanced(out)
-        steps = sum("Step" in event for event in events(out))
+        steps = sum("Step" in event for event in trace_events(out))
         assert steps > 100_000, "the parent kept recording after each fork"
 
 
@@ -104,9 +89,9 @@ def test_a_followed_fork_child_records_completely_with_its_own_writer_thread(tmp
     (child,) = tmp_path.glob("trace.fork-*")
     assert is_complete(out) and is_complete(child), (recorder_entries(out), recorder_entries(child))
     assert balanced(out) and balanced(child)
-    child_functions = {event["Function"]["name"] for event in events(child) if "Function" in event}
+    child_functions = {event["Function"]["name"] for event in trace_events(child) if "Function" in event}
     assert "in_child" in child_functions
-    child_steps = sum("Step" in event for event in events(child))
+    child_steps = sum("Step" in event for event in trace_events(child))
     assert child_steps >= 40_000, "the child's own recording holds many chunks of its work"
     lines = (child / "trace.json").read_text().splitlines()
     assert lines[0] == "[" and lines[-1] == "]"
