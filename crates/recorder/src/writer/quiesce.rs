@@ -76,10 +76,9 @@ pub(super) extern "C" fn release() {
 fn install_hooks() {
     static HOOKS: Once = Once::new();
     HOOKS.call_once(|| {
-        // SAFETY: `prepare` runs before fork in the forking thread, where
-        // locking and joining threads is allowed; `release` only drops a
-        // guard the same thread took in `prepare` (an atomic store, at most
-        // a futex wake), which stays safe in the child.
+        // SAFETY: `prepare` runs in the forking thread before fork, where locking and
+        // joining threads is allowed; `release` only drops the guard that thread took
+        // in `prepare` (an atomic store, at most a futex wake): safe in the child too.
         let status = unsafe { libc::pthread_atfork(Some(prepare), Some(release), Some(release)) };
         if status != 0 {
             log::warn!("cannot install the writer's fork hook (pthread_atfork: {status})");
