@@ -239,9 +239,7 @@ impl ValueEncoder {
         value: &Bound<'_, PyAny>,
         interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
-        self.active.clear();
-        self.budget = self.limits.max_nodes;
-        self.value(value, 0, interner)
+        self.encode_share(value, self.limits.max_nodes, interner)
     }
 
     /// Starts a line step that will encode `locals` values with
@@ -280,9 +278,14 @@ impl ValueEncoder {
         share: usize,
         interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
+        self.start_value(share);
+        self.value(value, 0, interner)
+    }
+
+    /// Resets the recursion guard and gives the next top-level value `share` nodes.
+    fn start_value(&mut self, share: usize) {
         self.active.clear();
         self.budget = share;
-        self.value(value, 0, interner)
     }
 
     /// One local of the step took `used` nodes of its budget.
@@ -297,8 +300,7 @@ impl ValueEncoder {
         value: &Bound<'_, PyAny>,
         interner: &mut impl TypeInterner,
     ) -> RecorderResult<ValueRecord> {
-        self.active.clear();
-        self.budget = self.limits.max_nodes;
+        self.start_value(self.limits.max_nodes);
         let Ok(tuple) = value.cast::<PyTuple>() else {
             return self.value(value, 0, interner);
         };
